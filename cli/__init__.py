@@ -1,0 +1,1 @@
+"""The ``nrmflow`` command line: a thin layer over the services, like ``web``."""

@@ -1,0 +1,63 @@
+"""A bundle: the .bpmn, .dmn and form .json files deployed together.
+
+Paths are kept relative and in POSIX form so that a bundle read from disk, an
+upload or the database hashes the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from engine.errors import ModelInvalid, Problem
+
+BUNDLE_SUFFIXES = (".bpmn", ".dmn", ".json")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    files: dict[str, bytes]
+
+    def with_suffix(self, suffix: str) -> dict[str, bytes]:
+        return {
+            path: content for path, content in sorted(self.files.items()) if path.endswith(suffix)
+        }
+
+    def find_form(self, reference: str) -> str | None:
+        """Resolve a task's form reference: an exact relative path, else a unique file name."""
+        if reference in self.files:
+            return reference
+        matches = [p for p in self.files if PurePosixPath(p).name == reference]
+        return matches[0] if len(matches) == 1 else None
+
+
+def read_bundle(directory: Path, max_bytes: int) -> Bundle:
+    if not directory.is_dir():
+        raise ModelInvalid([Problem(str(directory), None, "", "not a directory")])
+    files: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(directory.rglob("*")):
+        if not path.is_file() or path.suffix not in BUNDLE_SUFFIXES:
+            continue
+        relative = path.relative_to(directory).as_posix()
+        content = path.read_bytes()
+        total += len(content)
+        if total > max_bytes:
+            raise ModelInvalid([Problem(relative, None, "", f"bundle exceeds {max_bytes} bytes")])
+        files[relative] = content
+    if not any(p.endswith(".bpmn") for p in files):
+        raise ModelInvalid([Problem(str(directory), None, "", "bundle holds no .bpmn file")])
+    return Bundle(files)
+
+
+def pack_files(files: dict[str, bytes]) -> bytes:
+    """Store source files as one gzip'd JSON document (all BPMN/DMN/forms are text)."""
+    text = {path: content.decode("utf-8") for path, content in sorted(files.items())}
+    return gzip.compress(json.dumps(text, sort_keys=True).encode("utf-8"), mtime=0)
+
+
+def unpack_files(packed: bytes) -> dict[str, bytes]:
+    text = json.loads(gzip.decompress(packed))
+    return {path: content.encode("utf-8") for path, content in text.items()}

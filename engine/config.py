@@ -1,0 +1,53 @@
+"""Every ``NRMFLOW_*`` environment variable is read here and nowhere else.
+
+One place means one list of knobs to document, and safe defaults for a local
+demo that a production deployment must override explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEMO_SECRET_KEY = "nrmflow-demo-secret-key-do-not-use-in-production"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    production: bool
+    holiday_country: str
+    script_time_limit_seconds: float
+    worker_poll_seconds: float
+    max_bundle_bytes: int
+
+
+def default_database_url() -> str:
+    """The embedded demo database lives under ``var/`` of the working directory."""
+    return f"sqlite:///{Path('var/nrmflow.db').resolve()}"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    return Settings(
+        database_url=env.get("NRMFLOW_DATABASE_URL") or default_database_url(),
+        secret_key=env.get("NRMFLOW_SECRET_KEY") or DEMO_SECRET_KEY,
+        production=env.get("NRMFLOW_ENV", "development") == "production",
+        holiday_country=env.get("NRMFLOW_HOLIDAY_COUNTRY", "GB"),
+        script_time_limit_seconds=float(env.get("NRMFLOW_SCRIPT_TIME_LIMIT", "2.0")),
+        worker_poll_seconds=float(env.get("NRMFLOW_WORKER_POLL_SECONDS", "5")),
+        max_bundle_bytes=int(env.get("NRMFLOW_MAX_BUNDLE_BYTES", str(5 * 1024 * 1024))),
+    )
+
+
+class InsecureConfiguration(RuntimeError):
+    """Raised at start-up so a production server never runs with demo secrets."""
+
+
+def check_production_ready(settings: Settings) -> None:
+    if settings.production and settings.secret_key == DEMO_SECRET_KEY:
+        raise InsecureConfiguration(
+            "NRMFLOW_ENV=production needs NRMFLOW_SECRET_KEY set to a long random value"
+        )

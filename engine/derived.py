@@ -1,0 +1,159 @@
+"""Rows derived from a workflow after every step: work items and timer jobs.
+
+The inbox and the timer worker read only these tables, so they never
+deserialize a workflow. Rows are reconciled, not rebuilt, so a claim and the
+item's creation time survive steps that leave the task open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from engine.clock import as_utc
+from engine.models import ProcessInstance, TimerJob, WorkItem
+from engine.validation import form_reference
+
+_TIMER_KINDS: dict[type[TimerEventDefinition], str] = {
+    DurationTimerEventDefinition: "duration",
+    TimeDateEventDefinition: "date",
+    CycleTimerEventDefinition: "cycle",
+}
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    task: Task
+    kind: str
+    due_at: datetime
+
+
+def pending_timers(workflow: BpmnWorkflow) -> Iterator[PendingTimer]:
+    for task in list(workflow.event_manager.tasks.values()):
+        definition = task.task_spec.event_definition
+        kind = _TIMER_KINDS.get(type(definition))
+        if kind is None or not task.has_state(TaskState.WAITING):
+            continue
+        due = _timer_due(task.internal_data.get("event_value"))
+        if due is not None:
+            yield PendingTimer(task, kind, due)
+
+
+def _timer_due(event_value: object) -> datetime | None:
+    if isinstance(event_value, dict):  # cycle: {'cycles', 'next', 'duration'}
+        if event_value.get("cycles") == 0:
+            return None
+        event_value = event_value.get("next")
+    if not isinstance(event_value, str):
+        return None
+    try:
+        return as_utc(TimerEventDefinition.get_datetime(event_value))
+    except ValueError:
+        return None
+
+
+def open_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return workflow.get_tasks(state=TaskState.READY | TaskState.WAITING, manual=True)
+
+
+def _deadline_of(task: Task, timers: dict[object, datetime]) -> datetime | None:
+    """A user task's due time is its earliest boundary timer, when it has one."""
+    parent = task.parent
+    if parent is None:
+        return None
+    dues = [timers[sibling.id] for sibling in parent.children if sibling.id in timers]
+    return min(dues) if dues else None
+
+
+def sync_derived_rows(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    role_for_lane: Callable[[str | None], str | None],
+    now: datetime,
+) -> None:
+    timers = list(pending_timers(workflow))
+    _sync_timer_jobs(session, instance, timers)
+    deadlines = {t.task.id: t.due_at for t in timers}
+    _sync_work_items(session, instance, workflow, deadlines, role_for_lane, now)
+
+
+def _sync_timer_jobs(
+    session: Session, instance: ProcessInstance, timers: list[PendingTimer]
+) -> None:
+    existing = {
+        j.task_id: j for j in session.scalars(select(TimerJob).filter_by(instance_id=instance.id))
+    }
+    wanted = {str(t.task.id): t for t in timers}
+    for task_id, job in existing.items():
+        if task_id not in wanted:
+            session.delete(job)
+    for task_id, timer in wanted.items():
+        job = existing.get(task_id)
+        if job is None:
+            session.add(
+                TimerJob(
+                    instance_id=instance.id,
+                    task_id=task_id,
+                    task_name=timer.task.task_spec.bpmn_id or timer.task.task_spec.name,
+                    kind=timer.kind,
+                    due_at=timer.due_at,
+                )
+            )
+        elif as_utc(job.due_at) != timer.due_at:
+            job.due_at = timer.due_at
+
+
+def _sync_work_items(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    deadlines: dict[object, datetime],
+    role_for_lane: Callable[[str | None], str | None],
+    now: datetime,
+) -> None:
+    existing = {
+        w.task_id: w for w in session.scalars(select(WorkItem).filter_by(instance_id=instance.id))
+    }
+    tasks = {str(t.id): t for t in open_user_tasks(workflow)}
+    for task_id, item in existing.items():
+        if task_id not in tasks:
+            session.delete(item)
+    for task_id, task in tasks.items():
+        due = _deadline_of(task, deadlines)
+        item = existing.get(task_id)
+        if item is not None:
+            item.due_at = due
+            continue
+        spec = task.task_spec
+        session.add(
+            WorkItem(
+                instance_id=instance.id,
+                task_id=task_id,
+                task_name=spec.bpmn_id or spec.name,
+                title=spec.bpmn_name or spec.bpmn_id or spec.name,
+                lane=spec.lane,
+                role=role_for_lane(spec.lane),
+                form=form_reference(spec),
+                due_at=due,
+                created_at=now,
+            )
+        )
+
+
+def drop_derived_rows(session: Session, instance: ProcessInstance) -> None:
+    session.execute(delete(WorkItem).where(WorkItem.instance_id == instance.id))
+    session.execute(delete(TimerJob).where(TimerJob.instance_id == instance.id))

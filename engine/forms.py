@@ -1,0 +1,47 @@
+"""Server-side validation of submitted form data against the task's JSON Schema.
+
+Data is checked before the workflow sees it, and every field error is
+reported at once so a person can fix the whole form in one go. Messages name
+the field and the rule, never echo the submitted value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema.validators import validator_for
+
+from engine.errors import FieldError, FormInvalid
+
+_RULE_MESSAGES = {
+    "required": "is required",
+    "type": "has the wrong type",
+    "enum": "is not one of the allowed values",
+    "maxLength": "is too long",
+    "minLength": "is too short",
+    "minimum": "is below the minimum",
+    "maximum": "is above the maximum",
+    "pattern": "does not have the expected format",
+    "additionalProperties": "is not a field of this form",
+    "format": "does not have the expected format",
+}
+
+
+def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
+    if not isinstance(data, dict):
+        raise FormInvalid([FieldError("", "form data must be an object")])
+    if schema is None:
+        return
+    validator = validator_for(schema)(schema, format_checker=validator_for(schema).FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise FormInvalid([_field_error(e) for e in errors])
+
+
+def _field_error(error: Any) -> FieldError:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        path.append(missing)
+    message = _RULE_MESSAGES.get(error.validator, "is not valid")
+    return FieldError("/".join(p for p in path if p), message)

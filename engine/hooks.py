@@ -1,0 +1,27 @@
+"""The explicit points where a domain (``workflows``) plugs into the engine.
+
+The engine runs any SpiffWorkflow-compatible BPMN; what a lane means, which
+helpers scripts may call, and who may start which process are the domain's
+business. ``workflows`` builds one :class:`Hooks` and hands it to the runtime.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def role_from_lane(lane: str | None) -> str | None:
+    """Default lane → role: "Case Worker" → "case_worker"."""
+    if lane is None:
+        return None
+    return re.sub(r"[^a-z0-9]+", "_", lane.lower()).strip("_") or None
+
+
+@dataclass(frozen=True)
+class Hooks:
+    role_for_lane: Callable[[str | None], str | None] = role_from_lane
+    script_helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    may_start: Callable[[str, set[str]], bool] = lambda _key, _roles: True

@@ -1,0 +1,82 @@
+"""Lookups over deployed model versions: listing, the newest per key, form schemas."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.bundle import Bundle, unpack_files
+from engine.clock import as_utc
+from engine.db import Database
+from engine.models import ProcessInstance, ProcessModelVersion
+
+
+def latest_version(session: Session, key: str) -> ProcessModelVersion | None:
+    newest = select(func.max(ProcessModelVersion.version)).where(ProcessModelVersion.key == key)
+    return session.scalars(
+        select(ProcessModelVersion).where(
+            ProcessModelVersion.key == key, ProcessModelVersion.version == newest.scalar_subquery()
+        )
+    ).one_or_none()
+
+
+class FormSchemas:
+    """Form schemas by (model version, reference); versions are immutable, so cached for good."""
+
+    def __init__(self) -> None:
+        self._schemas: dict[tuple[int, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, session: Session, model_version_id: int, reference: str | None
+    ) -> dict[str, Any] | None:
+        if reference is None:
+            return None
+        key = (model_version_id, reference)
+        found = self._schemas.get(key)
+        if found is None:
+            packed = session.scalar(
+                select(ProcessModelVersion.source_files).where(
+                    ProcessModelVersion.id == model_version_id
+                )
+            )
+            bundle = Bundle(unpack_files(packed or b""))
+            path = bundle.find_form(reference)
+            if path is None:  # validated at deploy, so only a damaged row gets here
+                raise LookupError(
+                    f"form '{reference}' missing from model version {model_version_id}"
+                )
+            found = json.loads(bundle.files[path])
+            with self._lock:
+                self._schemas[key] = found
+        return found
+
+
+def list_models(db: Database) -> list[dict[str, Any]]:
+    counts = (
+        select(ProcessInstance.model_version_id, func.count().label("n"))
+        .group_by(ProcessInstance.model_version_id)
+        .subquery()
+    )
+    query = (
+        select(ProcessModelVersion, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.model_version_id == ProcessModelVersion.id)
+        .order_by(ProcessModelVersion.key, ProcessModelVersion.version)
+    )
+    with db.reader() as session:
+        return [
+            {
+                "key": v.key,
+                "version": v.version,
+                "name": v.name,
+                "content_hash": v.content_hash,
+                "deployed_by": v.deployed_by,
+                "deployed_at": as_utc(v.deployed_at).isoformat(),
+                "instances": n,
+            }
+            for v, n in session.execute(query)
+        ]

@@ -1,0 +1,382 @@
+"""The runtime service: every change to a case is one call here, one transaction.
+
+Each command has the same shape: load → check → run → save with the expected
+revision → reconcile work items and timer jobs → append audit events →
+commit. A second writer working from the same revision fails with
+:class:`StaleRevision` and nothing it did is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine import audit, clock
+from engine.clock import Clock, FixedClock, SystemClock
+from engine.db import Database
+from engine.derived import open_user_tasks, pending_timers, sync_derived_rows
+from engine.errors import (
+    AlreadyClaimed,
+    ModelNotFound,
+    NotAuthorized,
+    StaleRevision,
+    TaskNotReady,
+    WorkflowFailed,
+)
+from engine.forms import validate_form_data
+from engine.hooks import Hooks
+from engine.model_versions import FormSchemas, latest_version
+from engine.models import ProcessInstance, TimerJob, WorkItem
+from engine.scripting import restricted_script_engine
+from engine.specs import SpecCache
+from engine.state import dump_state, load_state
+from engine.users import find_user
+from engine.views import CaseView, WorkItemView
+
+log = logging.getLogger(__name__)
+TIMER_ACTOR = "system:timer"
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_business_key(now: datetime) -> str:
+    """A case reference that says nothing about the person and cannot be enumerated."""
+    body = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+    return f"{now:%Y}-{body[:4]}-{body[4:]}"
+
+
+@dataclass
+class _Step:
+    """What one command collects before it is written."""
+
+    events: list[audit.PendingEvent] = field(default_factory=list)
+    engine_steps: list[dict[str, str]] = field(default_factory=list)
+
+    def record_engine_step(self, task: Task) -> None:
+        spec = task.task_spec
+        if spec.bpmn_id:
+            self.engine_steps.append({"task": spec.bpmn_id, "type": type(spec).__name__})
+
+
+class Runtime:
+    def __init__(
+        self,
+        db: Database,
+        hooks: Hooks | None = None,
+        clock_: Clock | None = None,
+        script_time_limit: float = 2.0,
+    ):
+        self.db = db
+        self.hooks = hooks or Hooks()
+        self.clock = clock_ or SystemClock()
+        self.script_engine = restricted_script_engine(self.hooks.script_helpers, script_time_limit)
+        self.specs = SpecCache()
+        self.forms = FormSchemas()
+
+    # ----------------------------------------------------------------- commands
+
+    def start(self, key: str, data: dict[str, Any], actor: str) -> CaseView:
+        validate_form_data(None, data)
+        with self._transaction() as session:
+            user = find_user(session, actor)
+            if not self.hooks.may_start(key, user.role_names):
+                raise NotAuthorized(f"'{actor}' may not start '{key}'")
+            version = latest_version(session, key)
+            if version is None:
+                raise ModelNotFound(f"no process model '{key}' is deployed")
+            now = self.clock.now()
+            spec, subprocess_specs = self.specs.get(version.id, lambda: version.spec)
+            workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+            for task in workflow.get_tasks(state=TaskState.READY):
+                task.data.update(data)
+            step = _Step()
+            self._run(workflow, step, "start")
+            instance = ProcessInstance(
+                model_version=version,
+                business_key=new_business_key(now),
+                status=_status(workflow),
+                state=dump_state(workflow),
+                revision=1,
+                started_by=actor,
+                started_at=now,
+                updated_at=now,
+                completed_at=now if workflow.is_completed() else None,
+            )
+            session.add(instance)
+            session.flush()
+            step.events.insert(
+                0,
+                audit.PendingEvent(
+                    actor, "case_started", instance.id, None, version.id, {"fields": sorted(data)}
+                ),
+            )
+            return self._finish(session, instance, workflow, step, actor, now)
+
+    def claim(self, work_item_id: int, actor: str) -> WorkItemView:
+        with self._transaction() as session:
+            item = self._authorized_item(session, work_item_id, actor)
+            claimed = session.execute(
+                update(WorkItem)
+                .where(WorkItem.id == item.id)
+                .where((WorkItem.assignee.is_(None)) | (WorkItem.assignee == actor))
+                .values(assignee=actor)
+            )
+            if claimed.rowcount != 1:
+                raise AlreadyClaimed(f"work item {work_item_id} is claimed by someone else")
+            self._audit_item(session, item, actor, "work_item_claimed")
+            session.refresh(item)
+            return WorkItemView.of(item, item.instance.business_key)
+
+    def unclaim(self, work_item_id: int, actor: str) -> WorkItemView:
+        with self._transaction() as session:
+            item = self._authorized_item(session, work_item_id, actor)
+            if item.assignee != actor:
+                raise NotAuthorized(f"work item {work_item_id} is not claimed by '{actor}'")
+            item.assignee = None
+            self._audit_item(session, item, actor, "work_item_unclaimed")
+            return WorkItemView.of(item, item.instance.business_key)
+
+    def complete(self, work_item_id: int, data: dict[str, Any], actor: str) -> CaseView:
+        with self._transaction() as session:
+            item = self._authorized_item(session, work_item_id, actor)
+            if item.assignee not in (None, actor):
+                raise AlreadyClaimed(f"work item {work_item_id} is claimed by someone else")
+            instance = item.instance
+            schema = self.forms.get(session, instance.model_version_id, item.form)
+            validate_form_data(schema, data)
+            workflow = self._load(instance)
+            task = _ready_task(workflow, item)
+            changes = _changes(task.data, data)
+            task.data.update(data)
+            step = _Step()
+            step.events.append(
+                audit.PendingEvent(
+                    actor,
+                    "task_completed",
+                    instance.id,
+                    item.task_id,
+                    instance.model_version_id,
+                    {"task": item.task_name, "changes": changes},
+                )
+            )
+            self._run(workflow, step, item.task_name, first=task)
+            return self._save(session, instance, workflow, step, actor)
+
+    def fire_due_timers(self, now: datetime | None = None, limit: int = 100) -> int:
+        """Advance every case with a timer due before ``now``; return how many timers fired."""
+        now = now or self.clock.now()
+        with self.db.reader() as session:
+            due = select(TimerJob.instance_id).where(TimerJob.due_at < now).distinct().limit(limit)
+            instance_ids = list(session.scalars(due))
+        fired = 0
+        for instance_id in instance_ids:
+            try:
+                fired += self._fire_instance(instance_id, now)
+            except StaleRevision:
+                log.info(
+                    "case %s changed while its timer fired; retried on the next pass", instance_id
+                )
+        return fired
+
+    # ----------------------------------------------------------------- queries
+
+    def work_items(self, role: str | None = None, actor: str | None = None) -> list[WorkItemView]:
+        """Open items, optionally only those of a role and/or those an actor may work on."""
+        with self.db.reader() as session:
+            query = select(WorkItem, ProcessInstance.business_key).join(ProcessInstance)
+            if role is not None:
+                query = query.where(WorkItem.role == role)
+            if actor is not None:
+                roles = find_user(session, actor).role_names
+                query = query.where(WorkItem.role.in_(roles))
+            query = query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
+            return [WorkItemView.of(item, key) for item, key in session.execute(query)]
+
+    def case(self, instance_id: int) -> CaseView:
+        with self.db.reader() as session:
+            instance = session.get(ProcessInstance, instance_id)
+            if instance is None:
+                raise TaskNotReady(f"no case {instance_id}")
+            items = list(session.scalars(select(WorkItem).filter_by(instance_id=instance_id)))
+            return CaseView.of(instance, items)
+
+    # ----------------------------------------------------------------- internals
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with self.db.transaction() as session, clock.using(self.clock):
+            yield session
+
+    def _authorized_item(self, session: Session, work_item_id: int, actor: str) -> WorkItem:
+        user = find_user(session, actor)
+        item = session.get(WorkItem, work_item_id)
+        if item is None:
+            raise TaskNotReady(
+                f"work item {work_item_id} is not open: completed, withdrawn or never existed"
+            )
+        if item.role not in user.role_names:
+            raise NotAuthorized(f"'{actor}' does not hold the role of work item {work_item_id}")
+        return item
+
+    def _audit_item(self, session: Session, item: WorkItem, actor: str, action: str) -> None:
+        event = audit.PendingEvent(
+            actor, action, item.instance_id, item.task_id, None, {"task": item.task_name}
+        )
+        audit.append(session, [event], self.clock.now())
+
+    def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
+        version = instance.model_version
+        spec, subprocess_specs = self.specs.get(version.id, lambda: version.spec)
+        return load_state(instance.state, spec, subprocess_specs, self.script_engine)
+
+    def _run(
+        self, workflow: BpmnWorkflow, step: _Step, where: str, first: Task | None = None
+    ) -> None:
+        """Run a user task (if given) and the engine steps after it; fail as a domain error."""
+        try:
+            if first is not None:
+                first.run()
+            workflow.do_engine_steps(did_complete_task=step.record_engine_step)
+        except Exception as error:  # any failure of a model step rolls the whole step back
+            log.warning("step after '%s' failed: %s", where, type(error).__name__)
+            raise WorkflowFailed(
+                f"the process could not continue after '{where}' ({type(error).__name__}); "
+                "nothing was saved"
+            ) from error
+
+    def _fire_instance(self, instance_id: int, now: datetime) -> int:
+        with self.db.transaction() as session, clock.using(FixedClock(now)):
+            query = select(TimerJob).where(
+                TimerJob.instance_id == instance_id, TimerJob.due_at < now
+            )
+            if self.db.is_postgresql:
+                query = query.with_for_update(skip_locked=True)
+            jobs = list(session.scalars(query))
+            if not jobs:
+                return 0  # another worker took them, or they are gone
+            instance = session.get(ProcessInstance, instance_id)
+            assert instance is not None  # timer jobs cascade with their case
+            workflow = self._load(instance)
+            step = _Step()
+            try:
+                workflow.refresh_timers()
+            except Exception as error:
+                raise WorkflowFailed(f"timer of case {instance_id} failed") from error
+            self._run(workflow, step, "timer")
+            still_waiting = {str(t.task.id): t.due_at for t in pending_timers(workflow)}
+            fired = [j for j in jobs if still_waiting.get(j.task_id) != _aware(j.due_at)]
+            if not fired:
+                return 0
+            for job in fired:
+                step.events.insert(
+                    0,
+                    audit.PendingEvent(
+                        TIMER_ACTOR,
+                        "timer_fired",
+                        instance.id,
+                        job.task_id,
+                        instance.model_version_id,
+                        {
+                            "timer": job.task_name,
+                            "kind": job.kind,
+                            "due_at": _aware(job.due_at).isoformat(),
+                        },
+                    ),
+                )
+            self._save(session, instance, workflow, step, TIMER_ACTOR)
+            return len(fired)
+
+    def _save(
+        self,
+        session: Session,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        step: _Step,
+        actor: str,
+    ) -> CaseView:
+        now = self.clock.now()
+        completed = workflow.is_completed()
+        saved = session.execute(
+            update(ProcessInstance)
+            .where(ProcessInstance.id == instance.id, ProcessInstance.revision == instance.revision)
+            .values(
+                state=dump_state(workflow),
+                revision=instance.revision + 1,
+                status=_status(workflow),
+                updated_at=now,
+                completed_at=now if completed else None,
+            )
+        )
+        if saved.rowcount != 1:
+            raise StaleRevision(
+                f"case {instance.business_key} was changed by someone else; try again"
+            )
+        session.refresh(instance)
+        return self._finish(session, instance, workflow, step, actor, now)
+
+    def _finish(
+        self,
+        session: Session,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        step: _Step,
+        actor: str,
+        now: datetime,
+    ) -> CaseView:
+        sync_derived_rows(session, instance, workflow, self.hooks.role_for_lane, now)
+        if step.engine_steps:
+            step.events.append(
+                audit.PendingEvent(
+                    actor,
+                    "engine_steps",
+                    instance.id,
+                    None,
+                    instance.model_version_id,
+                    {"steps": step.engine_steps},
+                )
+            )
+        if workflow.is_completed():
+            step.events.append(
+                audit.PendingEvent(
+                    actor, "case_completed", instance.id, None, instance.model_version_id
+                )
+            )
+        audit.append(session, step.events, now)
+        items = list(session.scalars(select(WorkItem).filter_by(instance_id=instance.id)))
+        return CaseView.of(instance, items)
+
+
+def _ready_task(workflow: BpmnWorkflow, item: WorkItem) -> Task:
+    task = workflow.get_task_from_id(UUID(item.task_id))
+    if task is None or task.state != TaskState.READY:
+        raise TaskNotReady(f"task '{item.title}' is no longer open")
+    return task
+
+
+def _changes(before: dict[str, Any], submitted: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: {"from": before.get(name), "to": value}
+        for name, value in sorted(submitted.items())
+        if before.get(name) != value
+    }
+
+
+def _status(workflow: BpmnWorkflow) -> str:
+    if workflow.is_completed():
+        return "completed"
+    return "running" if open_user_tasks(workflow) else "waiting"
+
+
+def _aware(moment: datetime) -> datetime:
+    return clock.as_utc(moment)

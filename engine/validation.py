@@ -1,0 +1,174 @@
+"""Deploy validation: everything that can be known about a bundle before it runs.
+
+Each rejection names the file, the line, the element id and the reason, so a
+coordinator can find it in the diagram. Validation collects every problem it
+can rather than stopping at the first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import SchemaError
+from jsonschema.validators import validator_for
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.defaults import UserTask
+
+from engine.bundle import Bundle
+from engine.errors import ModelInvalid, Problem
+from engine.expressions import expression_problems
+from engine.safexml import UnsafeXml, parse_xml
+
+FORM_PROPERTY = "formJsonSchemaFilename"
+
+
+@dataclass
+class ValidatedBundle:
+    """A bundle that passed validation, with what deploy needs to store it."""
+
+    bundle: Bundle
+    parser: SpiffBpmnParser
+    forms: dict[str, dict[str, Any]]
+    specs: dict[str, tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]] = field(
+        default_factory=dict
+    )
+    trees: dict[str, etree._ElementTree] = field(default_factory=dict)
+
+
+def form_reference(task_spec: Any) -> str | None:
+    properties = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
+    return properties.get(FORM_PROPERTY)
+
+
+def validate_bundle(bundle: Bundle, helpers: Mapping[str, Callable[..., Any]]) -> ValidatedBundle:
+    """Return the parsed bundle, or raise :class:`ModelInvalid` listing every problem."""
+    problems: list[Problem] = []
+    trees = _parse_xml_files(bundle, problems)
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    _add_to_parser(parser, trees, problems)
+    for path, tree in trees.items():
+        problems.extend(expression_problems(path, tree, helpers))
+    forms = _parse_forms(bundle, problems)
+    validated = ValidatedBundle(bundle, parser, forms, trees=trees)
+    _build_specs(validated, problems)
+    if problems:
+        raise ModelInvalid(problems)
+    return validated
+
+
+def _parse_xml_files(bundle: Bundle, problems: list[Problem]) -> dict[str, etree._ElementTree]:
+    trees = {}
+    for path, content in bundle.files.items():
+        if not path.endswith((".bpmn", ".dmn")):
+            continue
+        try:
+            trees[path] = parse_xml(content)
+        except UnsafeXml as error:
+            problems.append(Problem(path, error.line, "", str(error)))
+    return trees
+
+
+def _add_to_parser(
+    parser: SpiffBpmnParser, trees: dict[str, etree._ElementTree], problems: list[Problem]
+) -> None:
+    # DMN first: business rule tasks look their decisions up while BPMN parses.
+    for path in sorted(trees, key=lambda p: not p.endswith(".dmn")):
+        root = trees[path].getroot()
+        try:
+            if path.endswith(".dmn"):
+                parser.add_dmn_xml(root, filename=path)
+            else:
+                parser.add_bpmn_xml(root, filename=path)
+        except ValidationException as error:
+            problems.append(_problem_from_spiff(error, path))
+
+
+def _problem_from_spiff(error: ValidationException, path: str) -> Problem:
+    line = error.line_number if isinstance(error.line_number, int) else None
+    message = str(error.args[0]) if error.args else str(error)
+    return Problem(error.file_name or path, line, error.id or "", message)
+
+
+def _parse_forms(bundle: Bundle, problems: list[Problem]) -> dict[str, dict[str, Any]]:
+    forms = {}
+    for path, content in bundle.with_suffix(".json").items():
+        try:
+            schema = json.loads(content)
+            validator_for(schema).check_schema(schema)
+        except (ValueError, UnicodeDecodeError) as error:
+            problems.append(Problem(path, getattr(error, "lineno", None), "", f"not JSON: {error}"))
+            continue
+        except SchemaError as error:
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            problems.append(
+                Problem(path, None, "", f"not a valid JSON Schema at {where}: {error.message}")
+            )
+            continue
+        if not isinstance(schema, dict):
+            problems.append(Problem(path, None, "", "a form schema must be a JSON object"))
+            continue
+        forms[path] = schema
+    return forms
+
+
+def _element_lines(trees: dict[str, etree._ElementTree]) -> dict[str, tuple[str, int | None]]:
+    index: dict[str, tuple[str, int | None]] = {}
+    for path, tree in trees.items():
+        for element in tree.iter():
+            element_id = element.get("id") if isinstance(element.tag, str) else None
+            if element_id:
+                index.setdefault(element_id, (path, element.sourceline))
+    return index
+
+
+def _build_specs(validated: ValidatedBundle, problems: list[Problem]) -> None:
+    parser = validated.parser
+    where = _element_lines(validated.trees)
+    for process_id in sorted(parser.get_process_ids()):
+        try:
+            spec = parser.get_spec(process_id)
+            subprocess_specs = parser.get_subprocess_specs(process_id)
+        except ValidationException as error:
+            path = parser.get_process_parser(process_id).filename
+            problems.append(_problem_from_spiff(error, path))
+            continue
+        except Exception as error:  # a half-parsed bundle can fail in many ways
+            path, line = where.get(process_id, ("", None))
+            problems.append(Problem(path, line, process_id, f"process cannot be built: {error}"))
+            continue
+        validated.specs[process_id] = (spec, subprocess_specs)
+        for task_spec in _user_tasks(spec):
+            path, line = where.get(
+                task_spec.bpmn_id, (str(parser.get_process_parser(process_id).filename), None)
+            )
+            problems.extend(_user_task_problems(task_spec, path, line, validated))
+
+
+def _user_tasks(spec: BpmnProcessSpec) -> Iterator[UserTask]:
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, UserTask):
+            yield task_spec
+
+
+def _user_task_problems(
+    task_spec: UserTask, path: str, line: int | None, validated: ValidatedBundle
+) -> Iterator[Problem]:
+    element_id = task_spec.bpmn_id
+    if task_spec.lane is None:
+        yield Problem(
+            path, line, element_id, "user task is not inside a lane (its role is unknown)"
+        )
+    reference = form_reference(task_spec)
+    if reference is None:
+        return
+    form_path = validated.bundle.find_form(reference)
+    if form_path is None:
+        yield Problem(path, line, element_id, f"form schema '{reference}' is not in the bundle")
+    elif form_path not in validated.forms:
+        yield Problem(path, line, element_id, f"form schema '{reference}' is invalid (see above)")
