@@ -16,7 +16,6 @@ from sqlalchemy import create_engine, text
 from engine.clock import FixedClock
 from engine.db import Database
 
-BUNDLES = Path(__file__).parent / "bundles"
 POSTGRES_URL = os.environ.get("NRMFLOW_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 

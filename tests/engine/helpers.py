@@ -13,7 +13,7 @@ from engine.runtime import Runtime
 from engine.users import add_user
 from engine.views import CaseView, WorkItemView
 
-BUNDLES = Path(__file__).parent.parent / "bundles"
+BUNDLES = Path(__file__).parent.parent / "fixtures" / "bundles"
 USERS = {"clara": ["clerk"], "sam": ["supervisor"], "chen": ["checker"], "olga": ["outsider"]}
 
 
