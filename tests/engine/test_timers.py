@@ -9,7 +9,8 @@ from sqlalchemy import select
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.models import TimerJob
-from tests.engine.helpers import item_named, sample_runtime
+from engine.runtime import Runtime
+from tests.engine.helpers import item_named, sample_runtime, tamper_spec
 
 
 def _jobs(db: Database) -> dict[str, tuple[str, datetime]]:
@@ -53,3 +54,22 @@ def test_timer_jobs_follow_the_case(db: Database, clock: FixedClock) -> None:
     assert runtime.fire_due_timers() == 1
     assert runtime.case(case.id).status == "completed"
     assert _jobs(db) == {}
+
+
+def test_a_failing_timer_step_rolls_back_and_the_worker_goes_on(
+    db: Database, clock: FixedClock
+) -> None:
+    runtime = sample_runtime(db, clock, bundle="timers")
+    tamper_spec(db, "timer_case", "reminders = reminders + 1", "reminders = undefined_name + 1")
+    runtime = Runtime(db, runtime.hooks, clock)
+    case = runtime.start("timer_case", {}, "clara")
+    clock.advance(hours=1, minutes=1)
+    assert runtime.fire_due_timers() == 1
+    before = runtime.case(case.id)
+
+    clock.advance(minutes=11)
+    assert runtime.fire_due_timers() == 0  # the reminder's script fails: nothing is kept
+
+    after = runtime.case(case.id)
+    assert after.revision == before.revision
+    assert "reminder" in _jobs(db)
