@@ -116,7 +116,8 @@ def _print_deployed(ctx: Context, deployed: list[DeployedModel]) -> None:
         "\n".join(
             f"{d.key} v{d.version} {'deployed' if d.created else 'unchanged'} {d.content_hash[:12]}"
             for d in deployed
-        ),
+        )
+        or "no process models found",
     )
 
 
