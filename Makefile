@@ -35,3 +35,6 @@ worker: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.engine_overhead
