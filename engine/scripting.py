@@ -11,6 +11,7 @@ enforced by a line tracer (which works in any thread, unlike ``SIGALRM``).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from types import CodeType
@@ -40,7 +41,10 @@ _GUARDED_OPERATORS: dict[type[ast.operator], str] = {
     ast.Mult: "*",
     ast.Pow: "**",
     ast.LShift: "<<",
+    ast.Mod: "%",
 }
+MAX_FORMAT_WIDTH = 10_000
+_FORMAT_NUMBERS = re.compile(r"\d+")
 
 
 class ScriptTimeout(ScriptError):
@@ -66,6 +70,21 @@ class _SandboxPolicy(RestrictingNodeTransformer):
         )
         return ast.fix_missing_locations(ast.copy_location(guarded, node))
 
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+        """f-string specs such as ``{x:>999999999}`` would allocate without limit."""
+        spec = node.format_spec
+        if spec is not None:
+            parts = spec.values if isinstance(spec, ast.JoinedStr) else [spec]
+            if not all(isinstance(p, ast.Constant) for p in parts):
+                self.error(node, "computed format specifications are not allowed")
+            elif _too_wide("".join(str(p.value) for p in parts)):  # type: ignore[attr-defined]
+                self.error(node, "format width is too large")
+        return super().visit_FormattedValue(node)
+
+
+def _too_wide(format_text: str) -> bool:
+    return any(int(n) > MAX_FORMAT_WIDTH for n in _FORMAT_NUMBERS.findall(format_text))
+
 
 def _check_size(symbol: str, left: Any, right: Any) -> None:
     if symbol == "*":
@@ -73,6 +92,9 @@ def _check_size(symbol: str, left: Any, right: Any) -> None:
             repeats = isinstance(sequence, str | bytes | list | tuple) and isinstance(count, int)
             if repeats and len(sequence) * count > MAX_SEQUENCE_ITEMS:
                 raise ScriptLimitExceeded("sequence repetition is too large")
+    elif symbol == "%":
+        if isinstance(left, str | bytes) and _too_wide(str(left)):
+            raise ScriptLimitExceeded("format width is too large")
     elif isinstance(left, int) and isinstance(right, int):
         bits = right * max(left.bit_length(), 1) if symbol == "**" else right
         if bits > MAX_INTEGER_BITS:
@@ -85,6 +107,8 @@ def _arith_guard(symbol: str, left: Any, right: Any) -> Any:
         return left * right
     if symbol == "**":
         return left**right
+    if symbol == "%":
+        return left % right
     return left << right
 
 
@@ -94,7 +118,7 @@ _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     "*=": lambda a, b: _arith_guard("*", a, b),
     "/=": lambda a, b: a / b,
     "//=": lambda a, b: a // b,
-    "%=": lambda a, b: a % b,
+    "%=": lambda a, b: _arith_guard("%", a, b),
     "**=": lambda a, b: _arith_guard("**", a, b),
     "<<=": lambda a, b: _arith_guard("<<", a, b),
     ">>=": lambda a, b: a >> b,
@@ -111,7 +135,10 @@ def _inplace(op: str, target: Any, value: Any) -> Any:
 def _getattr(obj: Any, name: str, *default: Any) -> Any:
     if name in _BLOCKED_METHODS:
         raise ScriptLimitExceeded(f"'{name}' is not available in scripts")
-    return safer_getattr_raise(obj, name, *default)
+    try:
+        return safer_getattr_raise(obj, name, *default)
+    except NotImplementedError as refused:  # RestrictedPython's word for str.format and kin
+        raise ScriptError(str(refused)) from None
 
 
 def _limited_range(*args: int) -> range:

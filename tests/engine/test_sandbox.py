@@ -21,6 +21,10 @@ ESCAPES = [
     "[c for c in ().__class__.__bases__]",
     "(lambda: 1).__globals__",
     "type(1)",
+    "(x for x in [1]).gi_frame.f_globals",
+    "'{0.__class__}'.format(1)",
+    "f'{1:>999999999}'",
+    "f'{1:>{10**9}}'",
 ]
 
 
@@ -52,7 +56,15 @@ def test_an_escape_in_a_script_leaves_no_side_effect(
 
 
 @pytest.mark.parametrize(
-    "source", ["'x' * 10**9", "[0] * 10**8", "2 ** 10**8", "1 << 10**9", "range(10**9)"]
+    "source",
+    [
+        "'x' * 10**9",
+        "[0] * 10**8",
+        "2 ** 10**8",
+        "1 << 10**9",
+        "range(10**9)",
+        "'%0999999999d' % 1",
+    ],
 )
 def test_huge_allocations_are_refused(environment: RestrictedEnvironment, source: str) -> None:
     with pytest.raises(ScriptLimitExceeded):
