@@ -21,6 +21,10 @@ class UserNotFound(EngineError):
     pass
 
 
+class CaseNotFound(EngineError):
+    pass
+
+
 class TaskNotReady(EngineError):
     """The task was completed, cancelled or moved on by someone else meanwhile."""
 

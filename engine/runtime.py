@@ -29,6 +29,7 @@ from engine.db import Database
 from engine.derived import open_user_tasks, pending_timers, sync_derived_rows
 from engine.errors import (
     AlreadyClaimed,
+    CaseNotFound,
     ModelNotFound,
     NotAuthorized,
     StaleRevision,
@@ -210,7 +211,7 @@ class Runtime:
         with self.db.reader() as session:
             instance = session.get(ProcessInstance, instance_id)
             if instance is None:
-                raise TaskNotReady(f"no case {instance_id}")
+                raise CaseNotFound(f"no case {instance_id}")
             items = list(session.scalars(select(WorkItem).filter_by(instance_id=instance_id)))
             return CaseView.of(instance, items)
 

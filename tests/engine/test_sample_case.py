@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine.audit import verify
 from engine.clock import FixedClock
 from engine.db import Database
-from engine.errors import AlreadyClaimed, FormInvalid, NotAuthorized, TaskNotReady
+from engine.errors import AlreadyClaimed, CaseNotFound, FormInvalid, NotAuthorized, TaskNotReady
 from engine.models import AuditEvent, ProcessInstance, TimerJob
 from engine.users import add_user
 from tests.engine.helpers import item_named, sample_runtime
@@ -90,6 +90,8 @@ def test_roles_and_claims_are_enforced(db: Database, clock: FixedClock) -> None:
     runtime.complete(intake.id, INTAKE_FAST, "clara")
     with pytest.raises(TaskNotReady):
         runtime.complete(intake.id, INTAKE_FAST, "clara")
+    with pytest.raises(CaseNotFound):
+        runtime.case(case.id + 1000)
 
 
 def test_overdue_approval_escalates_by_boundary_timer(db: Database, clock: FixedClock) -> None:
