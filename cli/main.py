@@ -111,6 +111,8 @@ def db_upgrade(ctx: Context) -> None:
 
 
 def _print_deployed(ctx: Context, deployed: list[DeployedModel]) -> None:
+    for warning in sorted({w for d in deployed for w in d.warnings}):
+        click.echo(f"warning: {warning}", err=True)
     ctx.emit(
         [vars(d) for d in deployed],
         "\n".join(

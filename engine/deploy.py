@@ -29,13 +29,15 @@ class DeployedModel:
     version: int
     content_hash: str
     created: bool
+    warnings: tuple[str, ...] = ()
 
 
 def deploy_bundle(
     db: Database, bundle: Bundle, actor: str, hooks: Hooks, clock: Clock
 ) -> list[DeployedModel]:
     """Validate, then store changed keys in one transaction (all or nothing)."""
-    validated = validate_bundle(bundle, hooks.script_helpers)
+    validated = validate_bundle(bundle, hooks.script_helpers, hooks.role_for_lane)
+    warnings = tuple(str(w) for w in validated.warnings)
     results = []
     with db.transaction() as session:
         now = clock.now()
@@ -46,7 +48,7 @@ def deploy_bundle(
             content_hash = _content_hash(spec_text, files)
             latest = latest_version(session, key)
             if latest is not None and latest.content_hash == content_hash:
-                results.append(DeployedModel(key, latest.version, content_hash, False))
+                results.append(DeployedModel(key, latest.version, content_hash, False, warnings))
                 continue
             version = ProcessModelVersion(
                 key=key,
@@ -57,11 +59,11 @@ def deploy_bundle(
                 spec=compress(spec_text),
                 deployed_by=actor,
                 deployed_at=now,
-                validation_report=json.dumps({"problems": []}),
+                validation_report=json.dumps({"problems": [], "warnings": list(warnings)}),
             )
             session.add(version)
             session.flush()
-            results.append(DeployedModel(key, version.version, content_hash, True))
+            results.append(DeployedModel(key, version.version, content_hash, True, warnings))
             events.append(
                 audit.PendingEvent(
                     actor=actor,

@@ -1,8 +1,9 @@
-"""Rows derived from a workflow after every step: work items and timer jobs.
+"""Rows derived from a workflow after every step: work items, timer jobs, message subscriptions.
 
-The inbox and the timer worker read only these tables, so they never
-deserialize a workflow. Rows are reconciled, not rebuilt, so a claim and the
-item's creation time survive steps that leave the task open.
+The inbox, the timer worker and message delivery read only these tables, so
+they never deserialize a workflow to find their case. Rows are reconciled,
+not rebuilt, so a claim and the item's creation time survive steps that
+leave the task open.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -20,11 +23,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
-from engine.models import ProcessInstance, TimerJob, WorkItem
+from engine.models import MessageSubscription, ProcessInstance, TimerJob, WorkItem
 from engine.validation import form_reference
 
 _TIMER_KINDS: dict[type[TimerEventDefinition], str] = {
@@ -32,6 +35,9 @@ _TIMER_KINDS: dict[type[TimerEventDefinition], str] = {
     TimeDateEventDefinition: "date",
     CycleTimerEventDefinition: "cycle",
 }
+
+
+_RowT = TypeVar("_RowT", WorkItem, TimerJob, MessageSubscription)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,15 @@ def _timer_due(event_value: object) -> datetime | None:
         return None
 
 
+def waiting_message_catches(workflow: BpmnWorkflow) -> list[Task]:
+    return [
+        task
+        for task in workflow.event_manager.tasks.values()
+        if isinstance(task.task_spec.event_definition, MessageEventDefinition)
+        and task.has_state(TaskState.WAITING)
+    ]
+
+
 def open_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
     return workflow.get_tasks(state=TaskState.READY | TaskState.WAITING, manual=True)
 
@@ -89,18 +104,45 @@ def sync_derived_rows(
     _sync_timer_jobs(session, instance, timers)
     deadlines = {t.task.id: t.due_at for t in timers}
     _sync_work_items(session, instance, workflow, deadlines, role_for_lane, now)
+    _sync_message_subscriptions(session, instance, workflow)
+
+
+def _rows_by_task(
+    session: Session, model: type[_RowT], instance: ProcessInstance, wanted: set[str]
+) -> dict[str, _RowT]:
+    """The instance's existing rows by task id, after deleting those no longer wanted."""
+    query = select(model).filter_by(instance_id=instance.id)
+    rows = {row.task_id: row for row in session.scalars(query)}
+    for task_id, row in list(rows.items()):
+        if task_id not in wanted:
+            session.delete(row)
+            del rows[task_id]
+    return rows
+
+
+def _sync_message_subscriptions(
+    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow
+) -> None:
+    wanted = {str(t.id): t for t in waiting_message_catches(workflow)}
+    existing = _rows_by_task(session, MessageSubscription, instance, set(wanted))
+    for task_id, task in wanted.items():
+        if task_id not in existing:
+            spec = task.task_spec
+            session.add(
+                MessageSubscription(
+                    instance_id=instance.id,
+                    task_id=task_id,
+                    task_name=spec.bpmn_id or spec.name,
+                    message_name=spec.event_definition.name,
+                )
+            )
 
 
 def _sync_timer_jobs(
     session: Session, instance: ProcessInstance, timers: list[PendingTimer]
 ) -> None:
-    existing = {
-        j.task_id: j for j in session.scalars(select(TimerJob).filter_by(instance_id=instance.id))
-    }
     wanted = {str(t.task.id): t for t in timers}
-    for task_id, job in existing.items():
-        if task_id not in wanted:
-            session.delete(job)
+    existing = _rows_by_task(session, TimerJob, instance, set(wanted))
     for task_id, timer in wanted.items():
         job = existing.get(task_id)
         if job is None:
@@ -125,13 +167,8 @@ def _sync_work_items(
     role_for_lane: Callable[[str | None], str | None],
     now: datetime,
 ) -> None:
-    existing = {
-        w.task_id: w for w in session.scalars(select(WorkItem).filter_by(instance_id=instance.id))
-    }
     tasks = {str(t.id): t for t in open_user_tasks(workflow)}
-    for task_id, item in existing.items():
-        if task_id not in tasks:
-            session.delete(item)
+    existing = _rows_by_task(session, WorkItem, instance, set(tasks))
     for task_id, task in tasks.items():
         due = _deadline_of(task, deadlines)
         item = existing.get(task_id)
@@ -152,8 +189,3 @@ def _sync_work_items(
                 created_at=now,
             )
         )
-
-
-def drop_derived_rows(session: Session, instance: ProcessInstance) -> None:
-    session.execute(delete(WorkItem).where(WorkItem.instance_id == instance.id))
-    session.execute(delete(TimerJob).where(TimerJob.instance_id == instance.id))

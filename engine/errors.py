@@ -37,6 +37,10 @@ class AlreadyClaimed(EngineError):
     """Someone else holds the work item; it must be unclaimed or reassigned first."""
 
 
+class MessageNotExpected(EngineError):
+    """The case is not (or no longer) waiting for a message of that name."""
+
+
 class StaleRevision(EngineError):
     """Another transaction changed the case first; nothing was overwritten."""
 

@@ -1,8 +1,9 @@
 """The explicit points where a domain (``workflows``) plugs into the engine.
 
 The engine runs any SpiffWorkflow-compatible BPMN; what a lane means, which
-helpers scripts may call, and who may start which process are the domain's
-business. ``workflows`` builds one :class:`Hooks` and hands it to the runtime.
+helpers scripts may call, who may start which process and who may deliver
+which message are the domain's business. ``workflows`` builds one
+:class:`Hooks` and hands it to the runtime.
 """
 
 from __future__ import annotations
@@ -25,3 +26,4 @@ class Hooks:
     role_for_lane: Callable[[str | None], str | None] = role_from_lane
     script_helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     may_start: Callable[[str, set[str]], bool] = lambda _key, _roles: True
+    may_deliver: Callable[[str, set[str]], bool] = lambda _message, _roles: True

@@ -159,3 +159,43 @@ class UserRole(Base):
         ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class MessageSubscription(Base):
+    """One row per waiting message catch: a case that waits for a named message.
+
+    Derived after every step like work items, so delivering a message finds
+    its case with an indexed query instead of loading workflows.
+    """
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (UniqueConstraint("instance_id", "task_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), index=True
+    )
+    task_id: Mapped[str] = mapped_column(String(36))
+    task_name: Mapped[str] = mapped_column(String(200))
+    message_name: Mapped[str] = mapped_column(String(200), index=True)
+
+
+class OutboundMessage(Base):
+    """The outbox: a message a case threw for a partner outside this deployment.
+
+    Written in the same transaction as the step that threw it, so a message
+    is recorded exactly when its step is; a sender delivers it afterwards.
+    ``correlation`` is the case reference the partner quotes in its reply.
+    """
+
+    __tablename__ = "outbound_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), index=True
+    )
+    message_name: Mapped[str] = mapped_column(String(200))
+    correlation: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    delivered_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True, index=True)

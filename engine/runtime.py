@@ -10,26 +10,27 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import audit, clock
+from engine import audit, clock, messages
 from engine.clock import Clock, FixedClock, SystemClock
 from engine.db import Database
 from engine.derived import open_user_tasks, pending_timers, sync_derived_rows
 from engine.errors import (
     AlreadyClaimed,
     CaseNotFound,
+    MessageNotExpected,
     ModelNotFound,
     NotAuthorized,
     StaleRevision,
@@ -44,6 +45,7 @@ from engine.scripting import restricted_script_engine
 from engine.specs import SpecCache
 from engine.state import dump_state, load_state
 from engine.users import find_user
+from engine.validation import start_form_reference
 from engine.views import CaseView, WorkItemView
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class _Step:
 
     events: list[audit.PendingEvent] = field(default_factory=list)
     engine_steps: list[dict[str, str]] = field(default_factory=list)
+    thrown: list[BpmnEvent] = field(default_factory=list)
 
     def record_engine_step(self, task: Task) -> None:
         spec = task.task_spec
@@ -88,7 +91,7 @@ class Runtime:
     # ----------------------------------------------------------------- commands
 
     def start(self, key: str, data: dict[str, Any], actor: str) -> CaseView:
-        validate_form_data(None, data)
+        """Start a case; ``data`` must satisfy the start event's form when it names one."""
         with self._transaction() as session:
             user = find_user(session, actor)
             if not self.hooks.may_start(key, user.role_names):
@@ -98,6 +101,8 @@ class Runtime:
                 raise ModelNotFound(f"no process model '{key}' is deployed")
             now = self.clock.now()
             spec, subprocess_specs = self.specs.get(version.id, lambda: version.spec)
+            schema = self.forms.get(session, version.id, start_form_reference(spec))
+            validate_form_data(schema, data)
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(data)
@@ -171,7 +176,39 @@ class Runtime:
                     {"task": item.task_name, "changes": changes},
                 )
             )
-            self._run(workflow, step, item.task_name, first=task)
+            self._run(workflow, step, item.task_name, task.run)
+            return self._save(session, instance, workflow, step, actor)
+
+    def deliver_message(
+        self, correlation: str, message: str, payload: dict[str, Any], actor: str
+    ) -> CaseView:
+        """Deliver a named message to the case whose reference is ``correlation``."""
+        validate_form_data(None, payload)
+        with self._transaction() as session:
+            user = find_user(session, actor)
+            if not self.hooks.may_deliver(message, user.role_names):
+                raise NotAuthorized(f"'{actor}' may not deliver '{message}'")
+            instance = session.scalars(
+                select(ProcessInstance).where(ProcessInstance.business_key == correlation)
+            ).one_or_none()
+            if instance is None:
+                raise CaseNotFound(f"no case {correlation}")
+            if not messages.is_waiting_for(session, instance, message):
+                raise MessageNotExpected(f"case {correlation} is not waiting for '{message}'")
+            workflow = self._load(instance)
+            step = _Step()
+            step.events.append(
+                audit.PendingEvent(
+                    actor,
+                    "message_received",
+                    instance.id,
+                    None,
+                    instance.model_version_id,
+                    {"message": message, "fields": sorted(payload)},
+                )
+            )
+            event = messages.inbound_event(message, payload)
+            self._run(workflow, step, message, lambda: workflow.catch(event))
             return self._save(session, instance, workflow, step, actor)
 
     def fire_due_timers(self, now: datetime | None = None, limit: int = 100) -> int:
@@ -245,13 +282,21 @@ class Runtime:
         return load_state(instance.state, spec, subprocess_specs, self.script_engine)
 
     def _run(
-        self, workflow: BpmnWorkflow, step: _Step, where: str, first: Task | None = None
+        self,
+        workflow: BpmnWorkflow,
+        step: _Step,
+        where: str,
+        action: Callable[[], object] | None = None,
     ) -> None:
-        """Run a user task (if given) and the engine steps after it; fail as a domain error."""
+        """Do ``action`` (run a task, catch a message, refresh timers), then the engine steps.
+
+        Any failure is a domain error and the caller's transaction rolls back.
+        """
         try:
-            if first is not None:
-                first.run()
+            if action is not None:
+                action()
             workflow.do_engine_steps(did_complete_task=step.record_engine_step)
+            step.thrown.extend(workflow.get_events())
         except Exception as error:  # any failure of a model step rolls the whole step back
             log.warning("step after '%s' failed: %s", where, type(error).__name__)
             raise WorkflowFailed(
@@ -273,11 +318,7 @@ class Runtime:
             assert instance is not None  # timer jobs cascade with their case
             workflow = self._load(instance)
             step = _Step()
-            try:
-                workflow.refresh_timers()
-            except Exception as error:
-                raise WorkflowFailed(f"timer of case {instance_id} failed") from error
-            self._run(workflow, step, "timer")
+            self._run(workflow, step, "timer", workflow.refresh_timers)
             still_waiting = {str(t.task.id): t.due_at for t in pending_timers(workflow)}
             fired = [j for j in jobs if still_waiting.get(j.task_id) != _aware(j.due_at)]
             if not fired:
@@ -339,6 +380,7 @@ class Runtime:
         now: datetime,
     ) -> CaseView:
         sync_derived_rows(session, instance, workflow, self.hooks.role_for_lane, now)
+        step.events.extend(messages.record_outbound(session, instance, step.thrown, actor, now))
         if step.engine_steps:
             step.events.append(
                 audit.PendingEvent(

@@ -8,6 +8,7 @@ can rather than stopping at the first.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from jsonschema.validators import validator_for
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
@@ -39,6 +41,7 @@ class ValidatedBundle:
         default_factory=dict
     )
     trees: dict[str, etree._ElementTree] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def form_reference(task_spec: Any) -> str | None:
@@ -46,19 +49,42 @@ def form_reference(task_spec: Any) -> str | None:
     return properties.get(FORM_PROPERTY)
 
 
-def validate_bundle(bundle: Bundle, helpers: Mapping[str, Callable[..., Any]]) -> ValidatedBundle:
-    """Return the parsed bundle, or raise :class:`ModelInvalid` listing every problem."""
+def start_form_reference(spec: BpmnProcessSpec) -> str | None:
+    """The form of a process's start event: the schema a case's start data must satisfy."""
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEvent) and form_reference(task_spec):
+            return form_reference(task_spec)
+    return None
+
+
+def validate_bundle(
+    bundle: Bundle,
+    helpers: Mapping[str, Callable[..., Any]],
+    role_for_lane: Callable[[str | None], str | None] | None = None,
+) -> ValidatedBundle:
+    """Return the parsed bundle, or raise :class:`ModelInvalid` listing every problem.
+
+    Warnings SpiffWorkflow raises while parsing (deprecated extension
+    elements, for example) are kept on the result, so deploy can report them
+    instead of letting them scroll past on a console.
+    """
     problems: list[Problem] = []
-    trees = _parse_xml_files(bundle, problems)
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    _add_to_parser(parser, trees, problems)
-    for path, tree in trees.items():
-        problems.extend(expression_problems(path, tree, helpers))
-    forms = _parse_forms(bundle, problems)
-    validated = ValidatedBundle(bundle, parser, forms, trees=trees)
-    _build_specs(validated, problems)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trees = _parse_xml_files(bundle, problems)
+        parser = SpiffBpmnParser(validator=VALIDATOR)
+        _add_to_parser(parser, trees, problems)
+        for path, tree in trees.items():
+            problems.extend(expression_problems(path, tree, helpers))
+        forms = _parse_forms(bundle, problems)
+        validated = ValidatedBundle(bundle, parser, forms, trees=trees)
+        _build_specs(validated, problems, role_for_lane)
     if problems:
         raise ModelInvalid(problems)
+    validated.warnings = sorted(
+        {Problem("", None, "", f"{w.category.__name__}: {w.message}") for w in caught},
+        key=str,
+    )
     return validated
 
 
@@ -127,7 +153,11 @@ def _element_lines(trees: dict[str, etree._ElementTree]) -> dict[str, tuple[str,
     return index
 
 
-def _build_specs(validated: ValidatedBundle, problems: list[Problem]) -> None:
+def _build_specs(
+    validated: ValidatedBundle,
+    problems: list[Problem],
+    role_for_lane: Callable[[str | None], str | None] | None,
+) -> None:
     parser = validated.parser
     where = _element_lines(validated.trees)
     for process_id in sorted(parser.get_process_ids()):
@@ -143,27 +173,38 @@ def _build_specs(validated: ValidatedBundle, problems: list[Problem]) -> None:
             problems.append(Problem(path, line, process_id, f"process cannot be built: {error}"))
             continue
         validated.specs[process_id] = (spec, subprocess_specs)
-        for task_spec in _user_tasks(spec):
-            path, line = where.get(
-                task_spec.bpmn_id, (str(parser.get_process_parser(process_id).filename), None)
-            )
-            problems.extend(_user_task_problems(task_spec, path, line, validated))
+        default_path = str(parser.get_process_parser(process_id).filename)
+        for task_spec in spec.task_specs.values():
+            if not isinstance(task_spec, UserTask | StartEvent):
+                continue
+            path, line = where.get(task_spec.bpmn_id, (default_path, None))
+            if isinstance(task_spec, UserTask):
+                problems.extend(_lane_problems(task_spec, path, line, role_for_lane))
+            problems.extend(_form_problems(task_spec, path, line, validated))
 
 
-def _user_tasks(spec: BpmnProcessSpec) -> Iterator[UserTask]:
-    for task_spec in spec.task_specs.values():
-        if isinstance(task_spec, UserTask):
-            yield task_spec
-
-
-def _user_task_problems(
-    task_spec: UserTask, path: str, line: int | None, validated: ValidatedBundle
+def _lane_problems(
+    task_spec: UserTask,
+    path: str,
+    line: int | None,
+    role_for_lane: Callable[[str | None], str | None] | None,
 ) -> Iterator[Problem]:
     element_id = task_spec.bpmn_id
     if task_spec.lane is None:
         yield Problem(
             path, line, element_id, "user task is not inside a lane (its role is unknown)"
         )
+    elif role_for_lane is not None and role_for_lane(task_spec.lane) is None:
+        yield Problem(
+            path, line, element_id, f"lane '{task_spec.lane}' is not served by any known role"
+        )
+
+
+def _form_problems(
+    task_spec: UserTask | StartEvent, path: str, line: int | None, validated: ValidatedBundle
+) -> Iterator[Problem]:
+    """A user task's form, or a start event's form for the case's start data, must exist."""
+    element_id = task_spec.bpmn_id
     reference = form_reference(task_spec)
     if reference is None:
         return

@@ -1,6 +1,7 @@
-"""Demo users for ``make run``: invented names, one per NRM actor role.
+"""Demo agencies and users for ``make run``: invented names, one user per NRM role.
 
-Nothing here is real personal data; usernames say which role they play.
+Nothing here is real personal data; usernames say which role they play, so a
+newcomer can sign in as each actor and walk a case end to end.
 """
 
 from __future__ import annotations
@@ -10,17 +11,29 @@ from engine.db import Database
 from engine.users import UserView, add_user
 
 DEMO_USERS: list[tuple[str, str, list[str]]] = [
-    ("demo.police", "Police", ["first_responder", "police"]),
-    ("demo.labour", "Labour Inspectorate", ["first_responder", "labour_inspector"]),
-    ("demo.ngo", "Support NGO", ["first_responder", "support_provider"]),
-    ("demo.social", "Social Services", ["first_responder", "social_services"]),
+    ("demo.police", "Riverside Police", ["first_responder", "police"]),
+    ("demo.labour", "Labour Inspectorate", ["first_responder"]),
+    ("demo.outreach", "Harbour Light NGO", ["first_responder"]),
     ("demo.authority", "Competent Authority", ["competent_authority"]),
-    ("demo.coordinator", "NRM Coordinator", ["nrm_coordinator"]),
-    ("demo.guardian", "Child Protection", ["guardian"]),
-    ("demo.immigration", "Immigration", ["immigration"]),
-    ("demo.prosecutor", "Prosecution", ["prosecutor"]),
+    ("demo.coordinator", "National NRM Coordination Office", ["nrm_coordinator"]),
+    ("demo.caseworker", "Harbour Light NGO", ["support_provider"]),
+    ("demo.social", "Social Services", ["social_services"]),
+    ("demo.health", "Public Health Service", ["health_services"]),
+    ("demo.interpreter", "Interpretation Service", ["interpreter"]),
+    ("demo.lawyer", "Legal Aid Board", ["legal_aid"]),
+    ("demo.childprotection", "Child Protection Authority", ["child_protection"]),
+    ("demo.guardian", "Guardianship Service", ["guardian"]),
+    ("demo.prosecutor", "Public Prosecution", ["prosecutor"]),
+    ("demo.immigration", "Immigration Service", ["immigration"]),
+    ("demo.return", "Return and Reintegration Organisation", ["return_organisation"]),
+    ("demo.partners", "Partner Gateway", ["partner_gateway"]),
     ("demo.auditor", "Ombudsperson", ["auditor"]),
 ]
+
+
+def demo_user_for(role: str) -> str:
+    """The first demo user holding ``role``: scenario tests act as them."""
+    return next(name for name, _agency, roles in DEMO_USERS if role in roles)
 
 
 def seed_demo_users(db: Database, clock: Clock) -> list[UserView]:
@@ -29,3 +42,4 @@ def seed_demo_users(db: Database, clock: Clock) -> list[UserView]:
         add_user(db, username, roles, agency, actor="system:seed", clock=clock)
         for username, agency, roles in DEMO_USERS
     ]
+

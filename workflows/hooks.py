@@ -1,21 +1,28 @@
-"""The domain's hooks into the engine: lane → role and the helpers scripts may call."""
+"""The domain's hooks into the engine: lanes, script helpers, who starts and who messages."""
 
 from __future__ import annotations
 
-from engine import clock
 from engine.calendar import BusinessCalendar
 from engine.config import Settings
-from engine.hooks import Hooks, role_from_lane
+from engine.hooks import Hooks
+from workflows import messages, roles
+from workflows.script_helpers import script_helpers
+from workflows.time_limits import TimeLimits, load_time_limits
+
+CASE_PROCESS = "nrm_case"
 
 
-def build_hooks(settings: Settings) -> Hooks:
-    calendar = BusinessCalendar(settings.holiday_country)
+def may_start(key: str, role_names: set[str]) -> bool:
+    """Only a first responder starts a referral; stage processes run only as call activities."""
+    return key == CASE_PROCESS and bool(role_names & roles.referral_starters())
 
-    def business_days_from_now(days: int) -> str:
-        """For timeDate timers: ``business_days_from_now(5)`` is due in 5 working days."""
-        return calendar.add_business_days(clock.now(), int(days)).isoformat()
 
+def build_hooks(settings: Settings, limits: TimeLimits | None = None) -> Hooks:
     return Hooks(
-        role_for_lane=role_from_lane,
-        script_helpers={"business_days_from_now": business_days_from_now},
+        role_for_lane=roles.role_for_lane,
+        script_helpers=script_helpers(
+            limits or load_time_limits(), BusinessCalendar(settings.holiday_country)
+        ),
+        may_start=may_start,
+        may_deliver=messages.may_deliver,
     )

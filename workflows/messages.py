@@ -1,0 +1,19 @@
+"""Which roles may deliver which BPMN message into a case.
+
+A message moves a case on as surely as a completed task, so it is
+authorised like one: staff record a consent withdrawal; only the partner
+gateway (consulates, origin-country contact points) delivers their replies.
+"""
+
+from __future__ import annotations
+
+INBOUND_MESSAGES: dict[str, frozenset[str]] = {
+    "consent_withdrawn": frozenset({"support_provider", "first_responder", "legal_aid"}),
+    "travel_documents_issued": frozenset({"partner_gateway"}),
+    "reception_confirmed": frozenset({"partner_gateway"}),
+    "arrival_confirmed": frozenset({"partner_gateway"}),
+}
+
+
+def may_deliver(message: str, roles: set[str]) -> bool:
+    return bool(INBOUND_MESSAGES.get(message, frozenset()) & roles)
