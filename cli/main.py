@@ -25,6 +25,7 @@ from engine.config import Settings, load_settings
 from engine.db import Database
 from engine.deploy import DeployedModel, deploy_bundle
 from engine.errors import EngineError, ModelInvalid
+from engine.layout import LayoutError, layout_bpmn
 from engine.model_versions import list_models
 from engine.runtime import Runtime
 from engine.users import add_user
@@ -130,6 +131,34 @@ def deploy(ctx: Context, directory: Path) -> None:
     """Validate DIRECTORY as one bundle and store new versions of changed processes."""
     bundle = read_bundle(directory, ctx.settings.max_bundle_bytes)
     _print_deployed(ctx, deploy_bundle(ctx.db, bundle, CLI_ACTOR, ctx.runtime.hooks, SystemClock()))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 if a file's layout is missing or out of date; write nothing.",
+)
+@json_option
+def layout(ctx: Context, files: tuple[Path, ...], check: bool) -> None:
+    """Write diagram layout (BPMN DI) into BPMN FILES from their lanes and flows."""
+    results = []
+    for path in files:
+        content = path.read_bytes()
+        try:
+            laid_out = layout_bpmn(content)
+        except LayoutError as error:
+            click.echo(f"error: {path}: {error}", err=True)
+            results.append({"file": str(path), "status": "error", "message": str(error)})
+            continue
+        status = "unchanged" if laid_out == content else "stale" if check else "written"
+        if status == "written":
+            path.write_bytes(laid_out)
+        results.append({"file": str(path), "status": status})
+    ctx.emit(results, "\n".join(f"{r['file']}: {r['status']}" for r in results))
+    if any(r["status"] in ("error", "stale") for r in results):
+        sys.exit(1)
 
 
 @main.command("deploy-all")
@@ -242,6 +271,18 @@ def unclaim(ctx: Context, work_item_id: int, actor: str) -> None:
 def complete(ctx: Context, work_item_id: int, data: str, actor: str) -> None:
     """Complete a work item with form data."""
     case = ctx.runtime.complete(work_item_id, parse_json(data), actor)
+    ctx.emit(case.to_json(), f"case {case.business_key}: {case.status}")
+
+
+@main.command()
+@click.argument("message")
+@click.option("--case", "reference", required=True, help="The case reference, e.g. 2026-7K3M-Q9XD.")
+@click.option("--data", default="{}", help="Message payload as a JSON object.")
+@click.option("--as", "actor", required=True)
+@json_option
+def deliver(ctx: Context, message: str, reference: str, data: str, actor: str) -> None:
+    """Deliver MESSAGE (e.g. a partner's reply) to the case waiting for it."""
+    case = ctx.runtime.deliver_message(reference, message, parse_json(data), actor)
     ctx.emit(case.to_json(), f"case {case.business_key}: {case.status}")
 
 

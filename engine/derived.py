@@ -85,7 +85,11 @@ def open_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
 
 
 def _deadline_of(task: Task, timers: dict[object, datetime]) -> datetime | None:
-    """A user task's due time is its earliest boundary timer, when it has one."""
+    """A user task's due time is its earliest date or duration boundary timer.
+
+    A cycle timer on a long-running task is a reminder (a permit renewal, a
+    periodic review), not a deadline for the task itself.
+    """
     parent = task.parent
     if parent is None:
         return None
@@ -102,7 +106,7 @@ def sync_derived_rows(
 ) -> None:
     timers = list(pending_timers(workflow))
     _sync_timer_jobs(session, instance, timers)
-    deadlines = {t.task.id: t.due_at for t in timers}
+    deadlines = {t.task.id: t.due_at for t in timers if t.kind != "cycle"}
     _sync_work_items(session, instance, workflow, deadlines, role_for_lane, now)
     _sync_message_subscriptions(session, instance, workflow)
 
@@ -173,7 +177,8 @@ def _sync_work_items(
         due = _deadline_of(task, deadlines)
         item = existing.get(task_id)
         if item is not None:
-            item.due_at = due
+            # A fired non-interrupting deadline leaves the task open and overdue, not undated.
+            item.due_at = due or item.due_at
             continue
         spec = task.task_spec
         session.add(

@@ -24,6 +24,8 @@ _RULE_MESSAGES = {
     "pattern": "does not have the expected format",
     "additionalProperties": "is not a field of this form",
     "format": "does not have the expected format",
+    "not": "must be left empty with these answers",
+    "const": "does not have the required value",
 }
 
 
