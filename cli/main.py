@@ -53,6 +53,10 @@ class Context:
             self.settings.script_time_limit_seconds,
         )
 
+    def close(self) -> None:
+        if "db" in self.__dict__:  # only a command that used the database opened it
+            self.db.dispose()
+
     def emit(self, data: Any, text: str) -> None:
         click.echo(json.dumps(data, indent=2, default=str) if self.as_json else text)
 
@@ -95,7 +99,9 @@ def parse_json(text: str) -> dict[str, Any]:
 @click.pass_context
 def main(click_ctx: click.Context, as_json: bool) -> None:
     """nrmflow: a National Referral Mechanism run as executable BPMN."""
-    click_ctx.obj = Context(load_settings(), as_json)
+    context = Context(load_settings(), as_json)
+    click_ctx.obj = context
+    click_ctx.call_on_close(context.close)
 
 
 @main.group()
