@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint pytest worker bench clean
+.PHONY: run test lint pytest worker bench clean vendor
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.engine_overhead
+
+# Only to refresh web/static/vendor (needs npm); run, test and CI never do.
+vendor:
+	web/assets/vendor.sh
