@@ -82,7 +82,11 @@ def validate_bundle(
     if problems:
         raise ModelInvalid(problems)
     validated.warnings = sorted(
-        {Problem("", None, "", f"{w.category.__name__}: {w.message}") for w in caught},
+        {
+            Problem("", None, "", f"{w.category.__name__}: {w.message}")
+            for w in caught
+            if "SpiffWorkflow" in w.filename  # not, say, a connection the GC closed meanwhile
+        },
         key=str,
     )
     return validated

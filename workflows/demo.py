@@ -42,4 +42,3 @@ def seed_demo_users(db: Database, clock: Clock) -> list[UserView]:
         add_user(db, username, roles, agency, actor="system:seed", clock=clock)
         for username, agency, roles in DEMO_USERS
     ]
-

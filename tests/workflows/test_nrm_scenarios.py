@@ -352,6 +352,18 @@ def test_h_cooperation_gives_a_permit_with_renewal_a_compensation_claim_and_inte
     assert case.item("renew_residence_permit").role == "immigration"
     assert {"follow_proceedings", "provide_integration_support"} <= set(case.open_tasks())
     assert "periodic_review_due" in case.waiting_timers()
+    assert case.item("follow_proceedings").due_at is None  # the renewal is a reminder
+    assert _in_order(
+        case.path(),
+        "record_informed_choice",
+        "decide_cooperation",
+        "request_witness_protection",
+        "decide_cooperation_permit",
+        "schedule_permit_renewal",
+        "agree_durable_solution",
+        "decide_residence_status",
+        "schedule_reviews",
+    )
 
 
 def test_i_refusal_to_cooperate_changes_no_assistance(case: NrmCase) -> None:
