@@ -56,6 +56,15 @@ class PendingEvent:
     payload: dict[str, Any] | None = None
 
 
+def field_changes(before: dict[str, Any], submitted: dict[str, Any]) -> dict[str, Any]:
+    """What a form submission changed, field by field: "who decided what" for the trail."""
+    return {
+        name: {"from": before.get(name), "to": value}
+        for name, value in sorted(submitted.items())
+        if before.get(name) != value
+    }
+
+
 def append(session: Session, events: Iterable[PendingEvent], at: datetime) -> list[AuditEvent]:
     """Append events at the end of the chain; call last in a transaction to keep the lock short."""
     head = session.scalars(

@@ -9,7 +9,6 @@ commit. A second writer working from the same revision fails with
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,8 +22,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, messages
-from engine.clock import Clock, FixedClock, SystemClock
+from engine import audit, clock, messages, queries
+from engine.clock import Clock, FixedClock, SystemClock, as_utc
 from engine.db import Database
 from engine.derived import open_user_tasks, pending_timers, sync_derived_rows
 from engine.errors import (
@@ -41,6 +40,7 @@ from engine.forms import validate_form_data
 from engine.hooks import Hooks
 from engine.model_versions import FormSchemas, latest_version
 from engine.models import ProcessInstance, TimerJob, WorkItem
+from engine.references import new_business_key
 from engine.scripting import restricted_script_engine
 from engine.specs import SpecCache
 from engine.state import dump_state, load_state
@@ -50,13 +50,6 @@ from engine.views import CaseView, WorkItemView
 
 log = logging.getLogger(__name__)
 TIMER_ACTOR = "system:timer"
-_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
-
-
-def new_business_key(now: datetime) -> str:
-    """A case reference that says nothing about the person and cannot be enumerated."""
-    body = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
-    return f"{now:%Y}-{body[:4]}-{body[4:]}"
 
 
 @dataclass
@@ -163,7 +156,7 @@ class Runtime:
             validate_form_data(schema, data)
             workflow = self._load(instance)
             task = _ready_task(workflow, item)
-            changes = _changes(task.data, data)
+            changes = audit.field_changes(task.data, data)
             task.data.update(data)
             step = _Step()
             step.events.append(
@@ -233,24 +226,10 @@ class Runtime:
     # ----------------------------------------------------------------- queries
 
     def work_items(self, role: str | None = None, actor: str | None = None) -> list[WorkItemView]:
-        """Open items, optionally only those of a role and/or those an actor may work on."""
-        with self.db.reader() as session:
-            query = select(WorkItem, ProcessInstance.business_key).join(ProcessInstance)
-            if role is not None:
-                query = query.where(WorkItem.role == role)
-            if actor is not None:
-                roles = find_user(session, actor).role_names
-                query = query.where(WorkItem.role.in_(roles))
-            query = query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id)
-            return [WorkItemView.of(item, key) for item, key in session.execute(query)]
+        return queries.open_work_items(self.db, role, actor)
 
     def case(self, instance_id: int) -> CaseView:
-        with self.db.reader() as session:
-            instance = session.get(ProcessInstance, instance_id)
-            if instance is None:
-                raise CaseNotFound(f"no case {instance_id}")
-            items = list(session.scalars(select(WorkItem).filter_by(instance_id=instance_id)))
-            return CaseView.of(instance, items)
+        return queries.case_view(self.db, instance_id)
 
     # ----------------------------------------------------------------- internals
 
@@ -320,7 +299,7 @@ class Runtime:
             step = _Step()
             self._run(workflow, step, "timer", workflow.refresh_timers)
             still_waiting = {str(t.task.id): t.due_at for t in pending_timers(workflow)}
-            fired = [j for j in jobs if still_waiting.get(j.task_id) != _aware(j.due_at)]
+            fired = [j for j in jobs if still_waiting.get(j.task_id) != as_utc(j.due_at)]
             if not fired:
                 return 0
             for job in fired:
@@ -335,7 +314,7 @@ class Runtime:
                         {
                             "timer": job.task_name,
                             "kind": job.kind,
-                            "due_at": _aware(job.due_at).isoformat(),
+                            "due_at": as_utc(job.due_at).isoformat(),
                         },
                     ),
                 )
@@ -410,19 +389,7 @@ def _ready_task(workflow: BpmnWorkflow, item: WorkItem) -> Task:
     return task
 
 
-def _changes(before: dict[str, Any], submitted: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: {"from": before.get(name), "to": value}
-        for name, value in sorted(submitted.items())
-        if before.get(name) != value
-    }
-
-
 def _status(workflow: BpmnWorkflow) -> str:
     if workflow.is_completed():
         return "completed"
     return "running" if open_user_tasks(workflow) else "waiting"
-
-
-def _aware(moment: datetime) -> datetime:
-    return clock.as_utc(moment)

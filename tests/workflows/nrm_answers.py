@@ -115,6 +115,7 @@ RETURN_REQUEST = {
     "informed_of_risks_and_options": True,
     "destination_region": "rural",
 }
+PERMIT_GRANTED = {"permit_granted": True, "permit_valid_months": 6}
 PROCEEDINGS_STATUS = {"presence_required": False, "return_compatible_with_proceedings": True}
 REINTEGRATION_PLAN = {
     "reintegration_support": ["housing", "income_generation"],

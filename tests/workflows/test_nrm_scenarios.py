@@ -99,11 +99,7 @@ def test_b_high_pre_return_risk_postpones_return_with_permit_and_reassessment(
         {"return_decision": "postpone", "decision_reasons": "Exploiters active in home town."},
         "support_provider",
     )
-    case.complete(
-        "grant_personal_situation_permit",
-        {"permit_granted": True, "permit_valid_months": 6},
-        "immigration",
-    )
+    case.complete("grant_personal_situation_permit", answers.PERMIT_GRANTED, "immigration")
     decided = case.clock.now()
     assert case.waiting_timers() == {"risk_reassessment_due_event": decided + timedelta(days=90)}
     assert case.outbox() == []  # nobody abroad was contacted
@@ -329,11 +325,7 @@ def test_h_cooperation_gives_a_permit_with_renewal_a_compensation_claim_and_inte
         {"claim_route": "criminal_court", "claim_filed_on": "2026-04-10"},
         "legal_aid",
     )
-    case.complete(
-        "decide_cooperation_permit",
-        {"permit_granted": True, "permit_valid_months": 6},
-        "immigration",
-    )
+    case.complete("decide_cooperation_permit", answers.PERMIT_GRANTED, "immigration")
     granted = case.clock.now()
     renewal = case.waiting_timers()["permit_renewal_due"]
     assert renewal.date() == (datetime(2026, 10, 4, tzinfo=UTC) - timedelta(days=30)).date()
