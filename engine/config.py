@@ -22,6 +22,9 @@ class Settings:
     script_time_limit_seconds: float
     worker_poll_seconds: float
     max_bundle_bytes: int
+    session_timeout_minutes: float = 30
+    sign_in_max_failures: int = 5
+    sign_in_lockout_minutes: float = 15
 
 
 def default_database_url() -> str:
@@ -39,6 +42,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         script_time_limit_seconds=float(env.get("NRMFLOW_SCRIPT_TIME_LIMIT", "2.0")),
         worker_poll_seconds=float(env.get("NRMFLOW_WORKER_POLL_SECONDS", "5")),
         max_bundle_bytes=int(env.get("NRMFLOW_MAX_BUNDLE_BYTES", str(5 * 1024 * 1024))),
+        session_timeout_minutes=float(env.get("NRMFLOW_SESSION_TIMEOUT_MINUTES", "30")),
+        sign_in_max_failures=int(env.get("NRMFLOW_SIGN_IN_MAX_FAILURES", "5")),
+        sign_in_lockout_minutes=float(env.get("NRMFLOW_SIGN_IN_LOCKOUT_MINUTES", "15")),
     )
 
 

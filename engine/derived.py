@@ -192,5 +192,6 @@ def _sync_work_items(
                 form=form_reference(spec),
                 due_at=due,
                 created_at=now,
+                stage=task.workflow.spec.name,
             )
         )

@@ -27,3 +27,10 @@ class Hooks:
     script_helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     may_start: Callable[[str, set[str]], bool] = lambda _key, _roles: True
     may_deliver: Callable[[str, set[str]], bool] = lambda _message, _roles: True
+    may_reassign: Callable[[set[str]], bool] = lambda roles: "supervisor" in roles
+    # who may open a case record, given the viewer's roles and the roles of its open items
+    may_view_case: Callable[[set[str], set[str | None]], bool] = lambda _roles, _item_roles: True
+    # the case data a viewer may see, given their roles and the case's current stages
+    visible_data: Callable[[set[str], list[str], dict[str, Any]], dict[str, Any]] = (
+        lambda _roles, _stages, data: data
+    )

@@ -83,6 +83,9 @@ class WorkItem(Base):
     assignee: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     due_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    stage: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    draft: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
+    draft_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     instance: Mapped[ProcessInstance] = relationship()
 
@@ -142,6 +145,9 @@ class User(Base):
     agency: Mapped[str | None] = mapped_column(String(200), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(400), nullable=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    language: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
     roles: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"

@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import audit, clock, messages, queries
+from engine.case_reads import CaseReads
 from engine.clock import Clock, FixedClock, SystemClock, as_utc
 from engine.db import Database
 from engine.derived import open_user_tasks, pending_timers, sync_derived_rows
@@ -47,6 +48,7 @@ from engine.state import dump_state, load_state
 from engine.users import find_user
 from engine.validation import start_form_reference
 from engine.views import CaseView, WorkItemView
+from engine.work_item_commands import WorkItemCommands
 
 log = logging.getLogger(__name__)
 TIMER_ACTOR = "system:timer"
@@ -66,7 +68,9 @@ class _Step:
             self.engine_steps.append({"task": spec.bpmn_id, "type": type(spec).__name__})
 
 
-class Runtime:
+class Runtime(WorkItemCommands, CaseReads):
+    """Every command that changes a case, plus the reads that load one (see the mixins)."""
+
     def __init__(
         self,
         db: Database,
@@ -121,30 +125,6 @@ class Runtime:
                 ),
             )
             return self._finish(session, instance, workflow, step, actor, now)
-
-    def claim(self, work_item_id: int, actor: str) -> WorkItemView:
-        with self._transaction() as session:
-            item = self._authorized_item(session, work_item_id, actor)
-            claimed = session.execute(
-                update(WorkItem)
-                .where(WorkItem.id == item.id)
-                .where((WorkItem.assignee.is_(None)) | (WorkItem.assignee == actor))
-                .values(assignee=actor)
-            )
-            if claimed.rowcount != 1:
-                raise AlreadyClaimed(f"work item {work_item_id} is claimed by someone else")
-            self._audit_item(session, item, actor, "work_item_claimed")
-            session.refresh(item)
-            return WorkItemView.of(item, item.instance.business_key)
-
-    def unclaim(self, work_item_id: int, actor: str) -> WorkItemView:
-        with self._transaction() as session:
-            item = self._authorized_item(session, work_item_id, actor)
-            if item.assignee != actor:
-                raise NotAuthorized(f"work item {work_item_id} is not claimed by '{actor}'")
-            item.assignee = None
-            self._audit_item(session, item, actor, "work_item_unclaimed")
-            return WorkItemView.of(item, item.instance.business_key)
 
     def complete(self, work_item_id: int, data: dict[str, Any], actor: str) -> CaseView:
         with self._transaction() as session:
@@ -237,23 +217,6 @@ class Runtime:
     def _transaction(self) -> Iterator[Session]:
         with self.db.transaction() as session, clock.using(self.clock):
             yield session
-
-    def _authorized_item(self, session: Session, work_item_id: int, actor: str) -> WorkItem:
-        user = find_user(session, actor)
-        item = session.get(WorkItem, work_item_id)
-        if item is None:
-            raise TaskNotReady(
-                f"work item {work_item_id} is not open: completed, withdrawn or never existed"
-            )
-        if item.role not in user.role_names:
-            raise NotAuthorized(f"'{actor}' does not hold the role of work item {work_item_id}")
-        return item
-
-    def _audit_item(self, session: Session, item: WorkItem, actor: str, action: str) -> None:
-        event = audit.PendingEvent(
-            actor, action, item.instance_id, item.task_id, None, {"task": item.task_name}
-        )
-        audit.append(session, [event], self.clock.now())
 
     def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
         version = instance.model_version

@@ -23,6 +23,7 @@ class WorkItemView:
     assignee: str | None
     due_at: datetime | None
     created_at: datetime
+    stage: str | None = None
 
     @classmethod
     def of(cls, item: WorkItem, business_key: str) -> WorkItemView:
@@ -38,6 +39,7 @@ class WorkItemView:
             assignee=item.assignee,
             due_at=as_utc(item.due_at) if item.due_at else None,
             created_at=as_utc(item.created_at),
+            stage=item.stage,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -17,6 +17,8 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
     ("demo.authority", "Competent Authority", ["competent_authority"]),
     ("demo.coordinator", "National NRM Coordination Office", ["nrm_coordinator"]),
     ("demo.caseworker", "Harbour Light NGO", ["support_provider"]),
+    ("demo.caseworker2", "Harbour Light NGO", ["support_provider"]),
+    ("demo.supervisor", "Harbour Light NGO", ["support_provider", "supervisor"]),
     ("demo.social", "Social Services", ["social_services"]),
     ("demo.health", "Public Health Service", ["health_services"]),
     ("demo.interpreter", "Interpretation Service", ["interpreter"]),

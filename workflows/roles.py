@@ -47,6 +47,7 @@ ROLES: tuple[Role, ...] = (
         "Return and reintegration organisation (e.g. IOM)",
         ("Return Organisation",),
     ),
+    Role("supervisor", "Supervisor: reassigns work items within their agency"),
     Role("partner_gateway", "Partner system: consulate or origin-country contact point"),
     Role("auditor", "Auditor: ombudsperson, national rapporteur, inspector (read-only)"),
 )

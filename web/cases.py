@@ -1,0 +1,7 @@
+"""Placeholder blueprint: routes are added by the web issue."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+blueprint = Blueprint("cases", __name__)
