@@ -15,7 +15,8 @@ COPY workflows ./workflows
 COPY web ./web
 COPY cli ./cli
 COPY bpmn ./bpmn
-RUN pip install . && mkdir -p /app/var && chown nrmflow:nrmflow /app/var
+RUN pip install . && pybabel compile -d web/translations \
+    && mkdir -p /app/var && chown nrmflow:nrmflow /app/var
 
 USER nrmflow
 EXPOSE 8000

@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CATALOGUES := $(wildcard web/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint pytest worker bench clean vendor
+.PHONY: run test lint pytest worker bench clean vendor translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# Compiled translations are build output (.gitignore'd), rebuilt when a catalogue changes.
+web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ -l $*
+
+run: $(STAMP) $(COMPILED)
 	$(BIN)/nrmflow db upgrade
 	$(BIN)/nrmflow deploy-all bpmn
 	$(BIN)/nrmflow seed-demo
@@ -27,8 +33,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(COMPILED)
 	$(BIN)/python -m pytest -q
+
+# Refresh the catalogues after changing user-facing strings, then translate the new entries.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext -k lazy_gettext -o web/translations/messages.pot .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations
 
 worker: $(STAMP)
 	$(BIN)/nrmflow worker
@@ -38,6 +49,7 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.engine_overhead
+	$(BIN)/python -m benchmarks.inbox_page
 
 # Only to refresh web/static/vendor (needs npm); run, test and CI never do.
 vendor:

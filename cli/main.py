@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from engine.accounts import check_password_policy, set_password
 from engine.audit import verify
 from engine.bundle import read_bundle
 from engine.clock import SystemClock
@@ -204,18 +205,61 @@ def users() -> None:
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, help="Repeat for several roles.")
 @click.option("--agency", default=None)
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Set the password to this file's first line (else asked for on a terminal).",
+)
 @json_option
-def users_add(ctx: Context, name: str, roles: tuple[str, ...], agency: str | None) -> None:
-    """Create user NAME with roles, or add roles to an existing user."""
+def users_add(
+    ctx: Context, name: str, roles: tuple[str, ...], agency: str | None, password_file: Path | None
+) -> None:
+    """Create user NAME with roles, or add roles to an existing user; set a password.
+
+    Without --password-file and without a terminal to ask on, the password is
+    left as it is.
+    """
+    password = _new_password(password_file)
+    if password is not None:
+        check_password_policy(password)  # refuse before anything is stored
     view = add_user(ctx.db, name, list(roles), agency, CLI_ACTOR, SystemClock())
+    if password is not None:
+        set_password(ctx.db, name, password, CLI_ACTOR, SystemClock())
     verb = "created" if view.created else "updated"
-    ctx.emit(vars(view), f"{verb} {view.username} ({', '.join(view.roles)})")
+    note = "; password set" if password is not None else ""
+    ctx.emit(
+        {**vars(view), "password_set": password is not None},
+        f"{verb} {view.username} ({', '.join(view.roles)}){note}",
+    )
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _new_password(password_file: Path | None) -> str | None:
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8-sig").splitlines()
+        return lines[0] if lines else ""
+    if stdin_is_terminal():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return None
 
 
 @main.command("seed-demo")
 @json_option
 def seed_demo(ctx: Context) -> None:
-    """Create the invented demo users (idempotent)."""
+    """Create the invented demo users with the demo password (idempotent; never in production)."""
+    if ctx.settings.production:
+        message = (
+            "seed-demo refuses to run with NRMFLOW_ENV=production: "
+            "demo users share a published password"
+        )
+        if ctx.as_json:
+            click.echo(json.dumps({"error": "Refused", "message": message}))
+        click.echo(f"error: {message}", err=True)
+        sys.exit(1)
     views = seed_demo_users(ctx.db, SystemClock())
     ctx.emit([vars(v) for v in views], f"{len(views)} demo users present")
 

@@ -7,6 +7,7 @@ in logs and on screens.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class EngineError(Exception):
@@ -82,3 +83,18 @@ class ModelInvalid(EngineError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class SignInFailed(EngineError):
+    """One message for an unknown user and a wrong password, so neither reveals the other.
+
+    ``locked_until`` is set when the account is locked, so a screen can say until when.
+    """
+
+    def __init__(self, message: str, locked_until: datetime | None = None):
+        self.locked_until = locked_until
+        super().__init__(message)
+
+
+class PasswordRejected(EngineError):
+    """The password breaks the policy (too short); nothing was stored."""

@@ -68,7 +68,10 @@ class WorkItem(Base):
     """One row per open user task: the inbox reads only this table."""
 
     __tablename__ = "work_item"
-    __table_args__ = (Index("ix_work_item_role_due", "role", "due_at"),)
+    __table_args__ = (
+        Index("ix_work_item_role_due", "role", "due_at"),
+        Index("ix_work_item_role_stage_due", "role", "stage", "due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(

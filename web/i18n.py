@@ -8,7 +8,7 @@ the Makefile's install step (``pybabel compile``).
 from __future__ import annotations
 
 from flask import Flask, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_login import current_user
 
 LANGUAGES = {"en": "English", "fr": "Français"}
@@ -25,3 +25,4 @@ def select_locale() -> str:
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["get_locale"] = get_locale  # base.html's <html lang>

@@ -1,14 +1,20 @@
 """Demo agencies and users for ``make run``: invented names, one user per NRM role.
 
 Nothing here is real personal data; usernames say which role they play, so a
-newcomer can sign in as each actor and walk a case end to end.
+newcomer can sign in as each actor and walk a case end to end. They share one
+published password, which is why ``nrmflow seed-demo`` refuses to run in
+production.
 """
 
 from __future__ import annotations
 
+from engine.accounts import set_missing_passwords
 from engine.clock import Clock
 from engine.db import Database
 from engine.users import UserView, add_user
+
+DEMO_PASSWORD = "nrmflow-demo-2026"
+SEED_ACTOR = "system:seed"
 
 DEMO_USERS: list[tuple[str, str, list[str]]] = [
     ("demo.police", "Riverside Police", ["first_responder", "police"]),
@@ -39,8 +45,14 @@ def demo_user_for(role: str) -> str:
 
 
 def seed_demo_users(db: Database, clock: Clock) -> list[UserView]:
-    """Idempotent: re-running adds nothing that is already there."""
-    return [
-        add_user(db, username, roles, agency, actor="system:seed", clock=clock)
+    """Idempotent: re-running adds nothing that is already there.
+
+    A demo user gets the demo password only while they have none, so a
+    password someone changed is never reset by seeding again.
+    """
+    views = [
+        add_user(db, username, roles, agency, actor=SEED_ACTOR, clock=clock)
         for username, agency, roles in DEMO_USERS
     ]
+    set_missing_passwords(db, [v.username for v in views], DEMO_PASSWORD, SEED_ACTOR, clock)
+    return views

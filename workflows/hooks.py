@@ -1,11 +1,12 @@
-"""The domain's hooks into the engine: lanes, script helpers, who starts and who messages."""
+"""The domain's hooks into the engine: lanes, script helpers, who starts, who messages,
+who opens a case and which of its data they see."""
 
 from __future__ import annotations
 
 from engine.calendar import BusinessCalendar
 from engine.config import Settings
 from engine.hooks import Hooks
-from workflows import messages, roles
+from workflows import messages, roles, visibility
 from workflows.script_helpers import script_helpers
 from workflows.time_limits import TimeLimits, load_time_limits
 
@@ -25,4 +26,6 @@ def build_hooks(settings: Settings, limits: TimeLimits | None = None) -> Hooks:
         ),
         may_start=may_start,
         may_deliver=messages.may_deliver,
+        may_view_case=visibility.may_view_case,
+        visible_data=visibility.visible_data,
     )

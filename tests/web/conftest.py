@@ -46,6 +46,7 @@ def sign_in(clock: FixedClock) -> SignIn:
             session["_user_id"] = username
             session["_fresh"] = True
             session["last_seen"] = clock.now().isoformat()
+            session.permanent = True  # as sign-in does; else "strong" protection drops the user
         return test_client
 
     return signed_in

@@ -1,0 +1,104 @@
+"""What a deployed model calls its things: field titles from its forms, element names from its BPMN.
+
+A case page shows data and history in people's words, and those words belong
+to the model version the case runs on (a coordinator may retitle a field in
+a later version). Versions never change, so labels are cached by content hash.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.bundle import Bundle, unpack_files
+from engine.db import Database
+from engine.errors import ModelNotFound
+from engine.models import ProcessModelVersion
+from engine.safexml import UnsafeXml, parse_xml
+
+
+@dataclass(frozen=True)
+class FieldLabel:
+    """A form property as a person reads it; ``choices`` maps enum values to their titles."""
+
+    name: str
+    title: str
+    form_title: str
+    kind: str | None
+    choices: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelLabels:
+    fields: Mapping[str, FieldLabel]
+    elements: Mapping[str, str]  # BPMN element id → its name
+
+
+def labels_of_bundle(bundle: Bundle) -> ModelLabels:
+    """Labels of every form property and named BPMN element; the first form (by path) wins."""
+    fields: dict[str, FieldLabel] = {}
+    for content in bundle.with_suffix(".json").values():
+        schema = json.loads(content)
+        if not isinstance(schema, dict):
+            continue
+        form_title = str(schema.get("title") or "")
+        for name, prop in (schema.get("properties") or {}).items():
+            if isinstance(prop, dict) and name not in fields:
+                fields[name] = _field_label(name, prop, form_title)
+    elements: dict[str, str] = {}
+    for content in bundle.with_suffix(".bpmn").values():
+        try:
+            tree = parse_xml(content)
+        except UnsafeXml:  # refused at deploy, so only a damaged row gets here
+            continue
+        for element in tree.iter():
+            element_id, name = element.get("id"), element.get("name")
+            if element_id and name and element_id not in elements:
+                elements[element_id] = " ".join(name.split())
+    return ModelLabels(fields, elements)
+
+
+def _field_label(name: str, prop: dict[str, Any], form_title: str) -> FieldLabel:
+    declared = prop.get("type")
+    kind = declared if isinstance(declared, str) else None
+    source = prop.get("items") if kind == "array" and isinstance(prop.get("items"), dict) else prop
+    enum = source.get("enum") or []
+    titles = source.get("x-enumTitles")
+    if not isinstance(titles, list) or len(titles) != len(enum):
+        titles = enum
+    choices = {str(value): str(title) for value, title in zip(enum, titles, strict=True)}
+    title = str(prop.get("title") or name.replace("_", " ").capitalize())
+    return FieldLabel(name, title, form_title, kind, choices)
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self._labels: dict[str, ModelLabels] = {}
+        self._lock = threading.Lock()
+
+    def get(self, db: Database, key: str, version: int) -> ModelLabels:
+        where = (ProcessModelVersion.key == key, ProcessModelVersion.version == version)
+        with db.reader() as session:
+            content_hash = session.scalar(select(ProcessModelVersion.content_hash).where(*where))
+            if content_hash is None:
+                raise ModelNotFound(f"no version {version} of process model '{key}'")
+            found = self._labels.get(content_hash)
+            if found is None:
+                packed = session.scalar(select(ProcessModelVersion.source_files).where(*where))
+                found = labels_of_bundle(Bundle(unpack_files(packed or b"")))
+                with self._lock:
+                    self._labels[content_hash] = found
+        return found
+
+
+_cache = _Cache()
+
+
+def model_labels(db: Database, key: str, version: int) -> ModelLabels:
+    """The labels of version ``version`` of process model ``key``."""
+    return _cache.get(db, key, version)
