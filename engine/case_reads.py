@@ -85,8 +85,12 @@ class CaseReads:
     def _authorized_item(self, session: Session, work_item_id: int, actor: str) -> WorkItem:
         raise NotImplementedError
 
-    def task_form(self, work_item_id: int, actor: str) -> TaskForm:
-        """What a person needs to work an item: its form, instructions and their draft."""
+    def task_form(self, work_item_id: int, actor: str, record_view: bool = True) -> TaskForm:
+        """What a person needs to work an item: its form, instructions and their draft.
+
+        Opening the task is audited; handling a submission of it
+        (``record_view=False``) is not, since its outcome is audited instead.
+        """
         with self._transaction() as session:
             item = self._authorized_item(session, work_item_id, actor)
             instance = item.instance
@@ -95,15 +99,16 @@ class CaseReads:
             spec = task.task_spec if task is not None else None
             instructions = _instructions(spec)
             draft = json.loads(item.draft) if item.draft and item.draft_by == actor else None
-            event = audit.PendingEvent(
-                actor,
-                "work_item_opened",
-                instance.id,
-                item.task_id,
-                instance.model_version_id,
-                {"task": item.task_name},
-            )
-            audit.append(session, [event], self.clock.now())
+            if record_view:
+                event = audit.PendingEvent(
+                    actor,
+                    "work_item_opened",
+                    instance.id,
+                    item.task_id,
+                    instance.model_version_id,
+                    {"task": item.task_name},
+                )
+                audit.append(session, [event], self.clock.now())
             return TaskForm(
                 WorkItemView.of(item, instance.business_key), schema, instructions, draft
             )

@@ -47,7 +47,7 @@ def show(work_item_id: int) -> Page:
 def complete(work_item_id: int) -> Page:
     actor = current_user.username
     try:
-        task = services.runtime().task_form(work_item_id, actor)
+        task = services.runtime().task_form(work_item_id, actor, record_view=False)
     except (TaskNotReady, AlreadyClaimed) as lost:
         return _lost_race(lost)
     data, errors = _submission(task)
@@ -68,7 +68,7 @@ def complete(work_item_id: int) -> Page:
 def save_draft(work_item_id: int) -> Page:
     actor = current_user.username
     try:
-        task = services.runtime().task_form(work_item_id, actor)
+        task = services.runtime().task_form(work_item_id, actor, record_view=False)
     except (TaskNotReady, AlreadyClaimed) as lost:
         return _lost_race(lost)
     data, errors = _submission(task)

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from flask import Flask, render_template
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from engine.models import AuditEvent
 from engine.runtime import Runtime
 from engine.views import CaseView
 from tests.web.conftest import SignIn
@@ -207,3 +209,20 @@ def test_a_task_without_a_form_offers_only_complete(web: Flask, case: CaseView) 
         )
     assert ">Complete</button>" in html and "Save draft" not in html
     assert "Fields marked" not in html
+
+
+def test_opening_a_task_is_audited_and_submitting_it_is_audited_once(
+    police: FlaskClient, runtime: Runtime, case: CaseView, screening_id: int
+) -> None:
+    def actions() -> list[str]:
+        with runtime.db.reader() as session:
+            query = select(AuditEvent.action).where(AuditEvent.instance_id == case.id)
+            return list(session.scalars(query.order_by(AuditEvent.seq)))
+
+    before = actions()
+    police.get(f"/work-items/{screening_id}")
+    assert actions()[len(before) :] == ["work_item_opened"]
+    opened = actions()
+    assert complete(police, screening_id, SCREENING_POST).status_code == 302
+    assert "work_item_opened" not in actions()[len(opened) :]
+    assert "task_completed" in actions()[len(opened) :]
