@@ -26,13 +26,13 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, text
 
+from benchmarks.bulk import insert_cases, insert_work_items
 from engine.clock import FixedClock
 from engine.config import load_settings
 from engine.db import Database
 from engine.inbox import InboxFilters, inbox_page
-from engine.models import ProcessInstance, ProcessModelVersion, WorkItem
 from engine.users import add_user
 from web import create_app
 
@@ -51,40 +51,10 @@ def seed(db: Database) -> None:
     chance = random.Random(7)
     cases = ITEMS // ITEMS_PER_CASE
     with db.transaction() as session:
-        session.add(
-            ProcessModelVersion(
-                id=1,
-                key="bench",
-                version=1,
-                name="Bench",
-                content_hash="0" * 64,
-                source_files=b"",
-                spec=b"",
-                deployed_by="bench",
-                deployed_at=NOW,
-                validation_report="",
-            )
-        )
-        session.flush()
-        session.execute(
-            insert(ProcessInstance),
-            [
-                {
-                    "id": n,
-                    "model_version_id": 1,
-                    "business_key": f"2026-{chance.randrange(16**8):08X}-{n:05d}",
-                    "status": "waiting",
-                    "state": b"",
-                    "revision": 1,
-                    "started_by": "bench",
-                    "started_at": NOW,
-                    "updated_at": NOW,
-                }
-                for n in range(1, cases + 1)
-            ],
-        )
-        session.execute(
-            insert(WorkItem).execution_options(render_nulls=True),
+        references = {n: f"2026-{chance.randrange(16**8):08X}-{n:05d}" for n in range(1, cases + 1)}
+        insert_cases(session, references, NOW)
+        insert_work_items(
+            session,
             [
                 {
                     "id": n,

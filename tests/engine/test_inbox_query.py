@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
 
+from benchmarks.bulk import insert_cases, insert_work_items
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.inbox import (
@@ -19,7 +19,6 @@ from engine.inbox import (
     due_state,
     inbox_page,
 )
-from engine.models import ProcessInstance, ProcessModelVersion, WorkItem
 from engine.users import add_user
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -30,41 +29,9 @@ def seed(db: Database, items: list[dict[str, Any]]) -> None:
     """One model version, one case per item unless an item names its case, then the items."""
     instances = sorted({item.get("instance_id", n + 1) for n, item in enumerate(items)})
     with db.transaction() as session:
-        session.add(
-            ProcessModelVersion(
-                id=1,
-                key="inbox_test",
-                version=1,
-                name="Inbox test",
-                content_hash="0" * 64,
-                source_files=b"",
-                spec=b"",
-                deployed_by="tester",
-                deployed_at=NOW,
-                validation_report="",
-            )
-        )
-        session.flush()
-        session.execute(
-            insert(ProcessInstance),
-            [
-                {
-                    "id": n,
-                    "model_version_id": 1,
-                    "business_key": f"2026-{n:09d}",
-                    "status": "waiting",
-                    "state": b"",
-                    "revision": 1,
-                    "started_by": "tester",
-                    "started_at": NOW,
-                    "updated_at": NOW,
-                }
-                for n in instances
-            ],
-        )
-        session.execute(
-            # render_nulls keeps every row's keys alike, so it stays one executemany
-            insert(WorkItem).execution_options(render_nulls=True),
+        insert_cases(session, {n: f"2026-{n:09d}" for n in instances}, NOW)
+        insert_work_items(
+            session,
             [
                 {
                     "id": n + 1,
