@@ -140,7 +140,7 @@ class CaseReads:
                 CaseView.of(instance, items),
                 stages,
                 visible,
-                len(data) - len(visible),
+                sum(1 for k, v in data.items() if k not in visible and v is not None),
                 list(_timeline(session, instance_id)),
             )
 

@@ -27,10 +27,10 @@ from engine.start_forms import start_form
 from engine.views import WorkItemView
 from web import services
 from web.case_data import case_sections
-from web.inbox import role_title, task_url
+from web.i18n import role_title, stage_title
+from web.inbox import task_url
 from web.schema_form import error_summary, errors_by_field, parse_submission, render_fields
 from workflows.hooks import CASE_PROCESS
-from workflows.stages import stage_title
 
 blueprint = Blueprint("cases", __name__)
 
@@ -78,7 +78,7 @@ def show(instance_id: int) -> str:
         record=record,
         case=case,
         status=STATUSES.get(case.status, case.status),
-        stages=[_(stage_title(stage)) for stage in record.stages],
+        stages=[stage_title(stage) for stage in record.stages],
         tasks=tasks,
         sections=case_sections(record.data, labels.fields),
         timeline=[

@@ -21,8 +21,7 @@ from engine.errors import AlreadyClaimed, TaskNotReady
 from engine.inbox import SORTS, InboxFilters, Sort, colleagues_for, inbox_page
 from engine.views import WorkItemView
 from web import services
-from workflows.roles import ROLES_BY_KEY
-from workflows.stages import stage_title
+from web.i18n import role_title, stage_title
 
 blueprint = Blueprint("inbox", __name__)
 
@@ -184,11 +183,6 @@ def case_url(instance_id: int) -> str:
     if "cases.show" in current_app.view_functions:
         return url_for("cases.show", instance_id=instance_id)
     return f"/cases/{instance_id}"
-
-
-def role_title(role: str | None) -> str:
-    known = ROLES_BY_KEY.get(role or "")
-    return known.name if known else role or ""
 
 
 def _named(item: WorkItemView) -> dict[str, str]:

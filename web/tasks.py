@@ -21,9 +21,9 @@ from engine.errors import AlreadyClaimed, FormInvalid, StaleRevision, TaskNotRea
 from engine.forms import validate_form_data
 from web import services
 from web.errors import error_page
+from web.i18n import stage_title
 from web.markdown import render_markdown
 from web.schema_form import error_summary, errors_by_field, parse_submission, render_fields
-from workflows.stages import stage_title
 
 blueprint = Blueprint("tasks", __name__)
 

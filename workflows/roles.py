@@ -11,6 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def N_(text: str) -> str:
+    """Marks a title for translation; web translates it when shown."""
+    return text
+
+
 @dataclass(frozen=True)
 class Role:
     key: str
@@ -22,34 +27,38 @@ class Role:
 ROLES: tuple[Role, ...] = (
     Role(
         "first_responder",
-        "First responder (police, border guard, labour inspector, NGO outreach, social worker)",
+        N_("First responder (police, border guard, labour inspector, NGO outreach, social worker)"),
         ("First Responder",),
         starts_referrals=True,
     ),
     Role(
         "competent_authority",
-        "Competent authority (reasonable and conclusive grounds)",
+        N_("Competent authority (reasonable and conclusive grounds)"),
         ("Competent Authority",),
     ),
-    Role("nrm_coordinator", "NRM coordinator (oversight and escalations)", ("NRM Coordinator",)),
-    Role("support_provider", "Support provider (NGO caseworker)", ("Support Provider",)),
-    Role("social_services", "Social services (accommodation and housing)", ("Social Services",)),
-    Role("health_services", "Health services", ("Health Services",)),
-    Role("interpreter", "Interpretation service", ("Interpretation Service",)),
-    Role("legal_aid", "Legal aid lawyer", ("Legal Aid",)),
-    Role("child_protection", "Child protection authority", ("Child Protection",)),
-    Role("guardian", "Guardian of a child (art. 10(4))", ("Guardian",)),
-    Role("prosecutor", "Prosecutor", ("Prosecutor",)),
-    Role("police", "Investigating police", ("Police",)),
-    Role("immigration", "Immigration and residence-permit authority", ("Immigration",)),
+    Role(
+        "nrm_coordinator", N_("NRM coordinator (oversight and escalations)"), ("NRM Coordinator",)
+    ),
+    Role("support_provider", N_("Support provider (NGO caseworker)"), ("Support Provider",)),
+    Role(
+        "social_services", N_("Social services (accommodation and housing)"), ("Social Services",)
+    ),
+    Role("health_services", N_("Health services"), ("Health Services",)),
+    Role("interpreter", N_("Interpretation service"), ("Interpretation Service",)),
+    Role("legal_aid", N_("Legal aid lawyer"), ("Legal Aid",)),
+    Role("child_protection", N_("Child protection authority"), ("Child Protection",)),
+    Role("guardian", N_("Guardian of a child (art. 10(4))"), ("Guardian",)),
+    Role("prosecutor", N_("Prosecutor"), ("Prosecutor",)),
+    Role("police", N_("Investigating police"), ("Police",)),
+    Role("immigration", N_("Immigration and residence-permit authority"), ("Immigration",)),
     Role(
         "return_organisation",
-        "Return and reintegration organisation (e.g. IOM)",
+        N_("Return and reintegration organisation (e.g. IOM)"),
         ("Return Organisation",),
     ),
-    Role("supervisor", "Supervisor: reassigns work items within their agency"),
-    Role("partner_gateway", "Partner system: consulate or origin-country contact point"),
-    Role("auditor", "Auditor: ombudsperson, national rapporteur, inspector (read-only)"),
+    Role("supervisor", N_("Supervisor: reassigns work items within their agency")),
+    Role("partner_gateway", N_("Partner system: consulate or origin-country contact point")),
+    Role("auditor", N_("Auditor: ombudsperson, national rapporteur, inspector (read-only)")),
 )
 
 ROLES_BY_KEY = {role.key: role for role in ROLES}
