@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.clock import as_utc
-from engine.derived import open_user_tasks
 from engine.errors import CaseNotFound, NotAuthorized
 from engine.models import AuditEvent, ProcessInstance, WorkItem
 from engine.users import find_user
@@ -148,10 +147,7 @@ class CaseReads:
 def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The case's data now: the last step's, updated with every open task's branch."""
     data: dict[str, Any] = dict(workflow.last_task.data) if workflow.last_task else {}
-    for task in open_user_tasks(workflow):
-        data.update(task.data)
-    waiting = workflow.get_tasks(state=TaskState.WAITING)
-    for task in waiting:
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
         data.update(task.data)
     return data
 

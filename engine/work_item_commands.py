@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.errors import AlreadyClaimed, NotAuthorized, TaskNotReady
+from engine.errors import AlreadyClaimed, FieldError, FormInvalid, NotAuthorized, TaskNotReady
 from engine.forms import validate_form_data
 from engine.models import WorkItem
 from engine.users import find_user
@@ -88,7 +88,7 @@ class WorkItemCommands:
         validate_form_data(None, data)
         draft = json.dumps(data, sort_keys=True)
         if len(draft.encode("utf-8")) > MAX_DRAFT_BYTES:
-            raise NotAuthorized("the draft is too large to keep")
+            raise FormInvalid([FieldError("", "the draft is too large to keep")])
         with self._transaction() as session:
             item = self._authorized_item(session, work_item_id, actor)
             if item.assignee not in (None, actor):

@@ -8,6 +8,7 @@ with its own message, never a crash.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -45,41 +46,45 @@ def show(work_item_id: int) -> Page:
 @blueprint.post("/work-items/<int:work_item_id>/complete")
 @login_required
 def complete(work_item_id: int) -> Page:
-    actor = current_user.username
-    try:
-        task = services.runtime().task_form(work_item_id, actor, record_view=False)
-    except (TaskNotReady, AlreadyClaimed) as lost:
-        return _lost_race(lost)
-    data, errors = _submission(task)
-    if errors:
-        return _invalid(task, data, errors)
-    try:
-        services.runtime().complete(work_item_id, data, actor)
-    except FormInvalid as invalid:
-        return _invalid(task, data, errors_by_field(invalid.errors))
-    except (TaskNotReady, AlreadyClaimed, StaleRevision) as lost:
-        return _lost_race(lost)
-    flash(_("Task completed"), "success")
-    return redirect(url_for("inbox.index"))
+    return _submit(
+        work_item_id,
+        services.runtime().complete,
+        _("Task completed"),
+        lambda: url_for("inbox.index"),
+    )
 
 
 @blueprint.post("/work-items/<int:work_item_id>/draft")
 @login_required
 def save_draft(work_item_id: int) -> Page:
+    return _submit(
+        work_item_id,
+        services.runtime().save_draft,
+        _("Draft saved"),
+        lambda: url_for("tasks.show", work_item_id=work_item_id),
+    )
+
+
+def _submit(
+    work_item_id: int,
+    act: Callable[[int, dict[str, Any], str], object],
+    done: str,
+    next_url: Callable[[], str],
+) -> Page:
+    """Type the posted form, act on it, and answer every way it can go for a person."""
     actor = current_user.username
     try:
         task = services.runtime().task_form(work_item_id, actor, record_view=False)
-    except (TaskNotReady, AlreadyClaimed) as lost:
+        data, errors = _submission(task)
+        if errors:
+            return _invalid(task, data, errors)
+        act(work_item_id, data, actor)
+    except FormInvalid as invalid:
+        return _invalid(task, data, errors_by_field(invalid.errors))
+    except (TaskNotReady, AlreadyClaimed, StaleRevision) as lost:
         return _lost_race(lost)
-    data, errors = _submission(task)
-    if errors:
-        return _invalid(task, data, errors)
-    try:
-        services.runtime().save_draft(work_item_id, data, actor)
-    except (TaskNotReady, AlreadyClaimed) as lost:
-        return _lost_race(lost)
-    flash(_("Draft saved"), "success")
-    return redirect(url_for("tasks.show", work_item_id=work_item_id))
+    flash(done, "success")
+    return redirect(next_url())
 
 
 def _submission(task: TaskForm) -> tuple[dict[str, Any], dict[str, str]]:

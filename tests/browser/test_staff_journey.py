@@ -19,9 +19,9 @@ from tests.browser.live_server import LiveServer
 from tests.workflows import nrm_answers as answers
 from tests.workflows.nrm_driver import NrmCase
 from tests.workflows.nrm_steps import (
+    cooperate_with_witness_protection,
     identify_adult,
     provide_assistance,
-    recognise_after_recovery_period,
 )
 from workflows.demo import DEMO_PASSWORD
 
@@ -218,14 +218,7 @@ def test_the_police_measures_never_reach_the_ngo(
     # Weeks later the case is recognised and the police arrange witness protection,
     # while the NGO caseworker agrees a durable solution: both work on the case.
     provide_assistance(case)
-    recognise_after_recovery_period(case)
-    case.complete("record_informed_choice", answers.proceedings_choice(cooperate=True), "legal_aid")
-    case.complete(
-        "decide_cooperation",
-        {"cooperation_accepted": True, "witness_protection_needed": True},
-        "prosecutor",
-    )
-    assert {item.role for item in case.open_tasks().values()} == {"support_provider", "police"}
+    cooperate_with_witness_protection(case)
 
     sign_in(staff_tab, "demo.caseworker")
     open_case(staff_tab, reference)

@@ -18,9 +18,9 @@ from tests.web.conftest import SignIn
 from tests.workflows import nrm_answers as answers
 from tests.workflows.nrm_driver import NrmCase
 from tests.workflows.nrm_steps import (
+    cooperate_with_witness_protection,
     identify_adult,
     provide_assistance,
-    recognise_after_recovery_period,
 )
 
 MEASURES_NOTE = "Agreed with the duty officer at the station."
@@ -58,14 +58,7 @@ def protected_case(app: Flask, db: Database, clock: FixedClock) -> NrmCase:
         },
         "police",
     )
-    recognise_after_recovery_period(case)
-    case.complete("record_informed_choice", answers.proceedings_choice(cooperate=True), "legal_aid")
-    case.complete(
-        "decide_cooperation",
-        {"cooperation_accepted": True, "witness_protection_needed": True},
-        "prosecutor",
-    )
-    assert {item.role for item in case.open_tasks().values()} == {"support_provider", "police"}
+    cooperate_with_witness_protection(case)
     return case
 
 

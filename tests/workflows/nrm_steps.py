@@ -74,3 +74,16 @@ def return_home(case: NrmCase) -> None:
 def close(case: NrmCase, reason: str = "durable_solution_returned") -> None:
     case.complete("close_case", {"closure_reason": reason}, "support_provider")
     case.complete("invite_survivor_feedback", answers.FEEDBACK, "support_provider")
+
+
+def cooperate_with_witness_protection(case: NrmCase) -> None:
+    """After recognition the person cooperates and needs witness protection: the police and
+    the caseworker (agreeing a durable solution) then both have work on the case."""
+    recognise_after_recovery_period(case)
+    case.complete("record_informed_choice", answers.proceedings_choice(cooperate=True), "legal_aid")
+    case.complete(
+        "decide_cooperation",
+        {"cooperation_accepted": True, "witness_protection_needed": True},
+        "prosecutor",
+    )
+    assert {item.role for item in case.open_tasks().values()} == {"support_provider", "police"}
