@@ -381,3 +381,7 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app with gunicorn."""
     args = [sys.executable, "-m", "gunicorn", f"--bind={host}:{port}", f"--workers={workers}"]
     os.execv(sys.executable, [*args, "web.wsgi:app"])
+
+
+# Commands grouped by subject live in modules of their own and attach themselves to ``main``.
+from cli import partners, tokens, training  # noqa: E402,F401  (imported to register)

@@ -25,6 +25,12 @@ class Settings:
     session_timeout_minutes: float = 30
     sign_in_max_failures: int = 5
     sign_in_lockout_minutes: float = 15
+    # NRMFLOW_MODE=training: the clock can be moved forward to rehearse cases; never in live use
+    training: bool = False
+    # JSON file naming the partner deployments messages go to (engine/partners.py)
+    partners_file: str | None = None
+    outbox_retry_seconds: float = 30
+    outbox_max_retry_seconds: float = 3600
 
 
 def default_database_url() -> str:
@@ -45,7 +51,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         session_timeout_minutes=float(env.get("NRMFLOW_SESSION_TIMEOUT_MINUTES", "30")),
         sign_in_max_failures=int(env.get("NRMFLOW_SIGN_IN_MAX_FAILURES", "5")),
         sign_in_lockout_minutes=float(env.get("NRMFLOW_SIGN_IN_LOCKOUT_MINUTES", "15")),
+        training=_mode(env.get("NRMFLOW_MODE", "production")) == "training",
+        partners_file=env.get("NRMFLOW_PARTNERS_FILE") or None,
+        outbox_retry_seconds=float(env.get("NRMFLOW_OUTBOX_RETRY_SECONDS", "30")),
+        outbox_max_retry_seconds=float(env.get("NRMFLOW_OUTBOX_MAX_RETRY_SECONDS", "3600")),
     )
+
+
+MODES = ("production", "training")
+
+
+def _mode(value: str) -> str:
+    """A misspelt mode must not quietly become production or training."""
+    if value not in MODES:
+        raise ValueError(f"NRMFLOW_MODE must be one of {', '.join(MODES)}, not '{value}'")
+    return value
 
 
 class InsecureConfiguration(RuntimeError):

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -60,6 +61,10 @@ class ProcessInstance(Base):
     started_at: Mapped[datetime] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
     completed_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    # set when a partner deployment's message started the case: replies go back to that
+    # partner, quoting its reference as their correlation
+    partner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    partner_reference: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     model_version: Mapped[ProcessModelVersion] = relationship(lazy="joined")
 
@@ -208,3 +213,58 @@ class OutboundMessage(Base):
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     delivered_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True, index=True)
+    # the id the receiving side deduplicates on, so a retried delivery correlates once
+    message_id: Mapped[str | None] = mapped_column(String(36), nullable=True, unique=True)
+    partner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(400), nullable=True)
+
+
+class ReceivedMessage(Base):
+    """Every message id a partner delivered: a second delivery of one id changes nothing.
+
+    Inserted in the same transaction as the delivery it records, so an id is
+    here exactly when its message reached a case.
+    """
+
+    __tablename__ = "received_message"
+    __table_args__ = (UniqueConstraint("partner", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner: Mapped[str] = mapped_column(String(100))
+    message_id: Mapped[str] = mapped_column(String(36))
+    message_name: Mapped[str] = mapped_column(String(200))
+    instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="SET NULL"), nullable=True
+    )
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ApiToken(Base):
+    """A bearer token for the API; only a SHA-256 of it is stored (it is 256 random bits)."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class DeploymentClock(Base):
+    """Training mode only: how far this deployment's clock has been moved ahead.
+
+    One row shared by every server process and worker, so all of them agree
+    on what time it is after a coordinator moves the clock.
+    """
+
+    __tablename__ = "deployment_clock"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offset_seconds: Mapped[float] = mapped_column(Float)

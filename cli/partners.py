@@ -1,0 +1,1 @@
+"""nrmflow partners commands (filled in by issue 7)."""

@@ -1,0 +1,1 @@
+"""nrmflow tokens commands (filled in by issue 7)."""

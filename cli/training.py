@@ -1,0 +1,1 @@
+"""nrmflow training commands (filled in by issue 7)."""
