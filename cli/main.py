@@ -21,14 +21,16 @@ import click
 from engine.accounts import check_password_policy, set_password
 from engine.audit import verify
 from engine.bundle import read_bundle
-from engine.clock import SystemClock
 from engine.config import Settings, load_settings
 from engine.db import Database
 from engine.deploy import DeployedModel, deploy_bundle
 from engine.errors import EngineError, ModelInvalid
 from engine.layout import LayoutError, layout_bpmn
 from engine.model_versions import list_models
+from engine.outbox import RetryPolicy, deliver_due
+from engine.partners import load_partner_directory
 from engine.runtime import Runtime
+from engine.training_clock import deployment_clock, refresh_if_training
 from engine.users import add_user
 from workflows.demo import seed_demo_users
 from workflows.hooks import build_hooks
@@ -47,12 +49,20 @@ class Context:
 
     @cached_property
     def runtime(self) -> Runtime:
-        return Runtime(
+        """On the deployment's clock: in training mode as far as a coordinator moved it."""
+        runtime = Runtime(
             self.db,
             build_hooks(self.settings),
-            SystemClock(),
+            deployment_clock(self.settings, self.db),
             self.settings.script_time_limit_seconds,
+            partners=load_partner_directory(self.settings.partners_file),
         )
+        refresh_if_training(runtime.clock)
+        return runtime
+
+    def refresh_clock(self) -> None:
+        """Pick up a clock advance made elsewhere; a long-running command calls it each pass."""
+        refresh_if_training(self.runtime.clock)
 
     def close(self) -> None:
         if "db" in self.__dict__:  # only a command that used the database opened it
@@ -137,7 +147,9 @@ def _print_deployed(ctx: Context, deployed: list[DeployedModel]) -> None:
 def deploy(ctx: Context, directory: Path) -> None:
     """Validate DIRECTORY as one bundle and store new versions of changed processes."""
     bundle = read_bundle(directory, ctx.settings.max_bundle_bytes)
-    _print_deployed(ctx, deploy_bundle(ctx.db, bundle, CLI_ACTOR, ctx.runtime.hooks, SystemClock()))
+    _print_deployed(
+        ctx, deploy_bundle(ctx.db, bundle, CLI_ACTOR, ctx.runtime.hooks, ctx.runtime.clock)
+    )
 
 
 @main.command()
@@ -176,7 +188,7 @@ def deploy_all(ctx: Context, root: Path) -> None:
     deployed: list[DeployedModel] = []
     for directory in sorted(p for p in root.iterdir() if p.is_dir() and any(p.rglob("*.bpmn"))):
         bundle = read_bundle(directory, ctx.settings.max_bundle_bytes)
-        deployed += deploy_bundle(ctx.db, bundle, CLI_ACTOR, ctx.runtime.hooks, SystemClock())
+        deployed += deploy_bundle(ctx.db, bundle, CLI_ACTOR, ctx.runtime.hooks, ctx.runtime.clock)
     _print_deployed(ctx, deployed)
 
 
@@ -223,9 +235,9 @@ def users_add(
     password = _new_password(password_file)
     if password is not None:
         check_password_policy(password)  # refuse before anything is stored
-    view = add_user(ctx.db, name, list(roles), agency, CLI_ACTOR, SystemClock())
+    view = add_user(ctx.db, name, list(roles), agency, CLI_ACTOR, ctx.runtime.clock)
     if password is not None:
-        set_password(ctx.db, name, password, CLI_ACTOR, SystemClock())
+        set_password(ctx.db, name, password, CLI_ACTOR, ctx.runtime.clock)
     verb = "created" if view.created else "updated"
     note = "; password set" if password is not None else ""
     ctx.emit(
@@ -260,7 +272,7 @@ def seed_demo(ctx: Context) -> None:
             click.echo(json.dumps({"error": "Refused", "message": message}))
         click.echo(f"error: {message}", err=True)
         sys.exit(1)
-    views = seed_demo_users(ctx.db, SystemClock())
+    views = seed_demo_users(ctx.db, ctx.runtime.clock)
     ctx.emit([vars(v) for v in views], f"{len(views)} demo users present")
 
 
@@ -337,14 +349,24 @@ def deliver(ctx: Context, message: str, reference: str, data: str, actor: str) -
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Fire what is due now and exit.")
+@click.option("--once", is_flag=True, help="Do one pass (timers, then the outbox) and exit.")
 @json_option
 def worker(ctx: Context, once: bool) -> None:
-    """Fire due timers, in a loop (or once)."""
+    """Fire due timers, then deliver the outbox to partner deployments, in a loop (or once).
+
+    Timers go first, so a message a timer's step throws leaves in the same pass.
+    """
+    retry = RetryPolicy(ctx.settings.outbox_retry_seconds, ctx.settings.outbox_max_retry_seconds)
     while True:
+        ctx.refresh_clock()
         fired = ctx.runtime.fire_due_timers()
+        sent = deliver_due(ctx.db, ctx.runtime.partners, ctx.runtime.clock.now(), retry=retry)
         if once:
-            ctx.emit({"fired": fired}, f"fired {fired} timer(s)")
+            ctx.emit(
+                {"fired": fired, **sent.to_json()},
+                f"fired {fired} timer(s); delivered {len(sent.delivered)} message(s), "
+                f"{len(sent.failed)} failed",
+            )
             return
         time.sleep(ctx.settings.worker_poll_seconds)
 
@@ -384,4 +406,4 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 # Commands grouped by subject live in modules of their own and attach themselves to ``main``.
-from cli import partners, tokens, training  # noqa: E402,F401  (imported to register)
+from cli import audit_export, partners, tokens, training  # noqa: E402,F401  (imported to register)

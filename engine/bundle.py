@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -50,6 +51,40 @@ def read_bundle(directory: Path, max_bytes: int) -> Bundle:
     if not any(p.endswith(".bpmn") for p in files):
         raise ModelInvalid([Problem(str(directory), None, "", "bundle holds no .bpmn file")])
     return Bundle(files)
+
+
+def bundle_from_uploads(uploads: Iterable[tuple[str, bytes]], max_bytes: int) -> Bundle:
+    """A bundle from uploaded files; a name that could escape the bundle is refused, not cleaned."""
+    files: dict[str, bytes] = {}
+    problems: list[Problem] = []
+    total = 0
+    for name, content in uploads:
+        path = _safe_relative_path(name)
+        if path is None:
+            problems.append(Problem("(upload)", None, "", "a file name is not a relative path"))
+            continue
+        if not path.endswith(BUNDLE_SUFFIXES):
+            problems.append(Problem(path, None, "", "only .bpmn, .dmn and .json files belong"))
+        elif path in files:
+            problems.append(Problem(path, None, "", "the same file name is uploaded twice"))
+        total += len(content)
+        files[path] = content
+    if total > max_bytes:
+        problems.append(Problem("(upload)", None, "", f"bundle exceeds {max_bytes} bytes"))
+    if not problems and not any(p.endswith(".bpmn") for p in files):
+        problems.append(Problem("(upload)", None, "", "bundle holds no .bpmn file"))
+    if problems:
+        raise ModelInvalid(problems)
+    return Bundle(files)
+
+
+def _safe_relative_path(name: str) -> str | None:
+    if not name or len(name) > 300 or "\\" in name or any(ord(c) < 32 for c in name):
+        return None
+    path = PurePosixPath(name)
+    if path.is_absolute() or any(part in ("", ".", "..") for part in name.split("/")):
+        return None
+    return path.as_posix()
 
 
 def pack_files(files: dict[str, bytes]) -> bytes:

@@ -34,6 +34,10 @@ class NotAuthorized(EngineError):
     pass
 
 
+class NotClaimant(NotAuthorized):
+    """Only the person who claimed a work item may give it back."""
+
+
 class AlreadyClaimed(EngineError):
     """Someone else holds the work item; it must be unclaimed or reassigned first."""
 

@@ -37,7 +37,19 @@ def validate_form_data(schema: dict[str, Any] | None, data: Any) -> None:
     validator = validator_for(schema)(schema, format_checker=validator_for(schema).FORMAT_CHECKER)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        raise FormInvalid([_field_error(e) for e in errors])
+        raise FormInvalid([field for e in errors for field in _field_errors(e)])
+
+
+def _field_errors(error: Any) -> list[FieldError]:
+    """One error per field; an unexpected field is named (its name, never its value)."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = set(error.schema.get("properties", {}))
+        base = [str(p) for p in error.absolute_path]
+        return [
+            FieldError("/".join([*base, str(name)]), _RULE_MESSAGES["additionalProperties"])
+            for name in sorted(set(error.instance) - known, key=str)
+        ]
+    return [_field_error(error)]
 
 
 def _field_error(error: Any) -> FieldError:

@@ -28,6 +28,12 @@ class Hooks:
     may_start: Callable[[str, set[str]], bool] = lambda _key, _roles: True
     may_deliver: Callable[[str, set[str]], bool] = lambda _message, _roles: True
     may_reassign: Callable[[set[str]], bool] = lambda roles: "supervisor" in roles
+    # who may deploy process models through the web and the API (the CLI is the operator's)
+    may_deploy: Callable[[set[str]], bool] = lambda _roles: True
+    # who may move a training deployment's clock forward
+    may_move_clock: Callable[[set[str]], bool] = lambda _roles: True
+    # who may read a case's audit history
+    may_read_history: Callable[[set[str]], bool] = lambda _roles: True
     # who may open a case record, given the viewer's roles and the roles of its open items
     may_view_case: Callable[[set[str], set[str | None]], bool] = lambda _roles, _item_roles: True
     # the case data a viewer may see, given their roles and the case's current stages

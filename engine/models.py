@@ -76,6 +76,9 @@ class WorkItem(Base):
     __table_args__ = (
         Index("ix_work_item_role_due", "role", "due_at"),
         Index("ix_work_item_role_stage_due", "role", "stage", "due_at"),
+        # rows go when their task is done; an id must never come back for another task, or a
+        # stale "claim item 7" would take someone else's task (SQLite reuses max id + 1 otherwise)
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -40,7 +40,9 @@ from engine.errors import (
 from engine.forms import validate_form_data
 from engine.hooks import Hooks
 from engine.model_versions import FormSchemas, latest_version
-from engine.models import ProcessInstance, TimerJob, WorkItem
+from engine.models import ProcessInstance, ProcessModelVersion, TimerJob, WorkItem
+from engine.partner_inbox import PartnerInbox
+from engine.partners import NO_PARTNERS, PartnerDirectory
 from engine.references import new_business_key
 from engine.scripting import restricted_script_engine
 from engine.specs import SpecCache
@@ -68,7 +70,7 @@ class _Step:
             self.engine_steps.append({"task": spec.bpmn_id, "type": type(spec).__name__})
 
 
-class Runtime(WorkItemCommands, CaseReads):
+class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
     """Every command that changes a case, plus the reads that load one (see the mixins)."""
 
     def __init__(
@@ -77,10 +79,12 @@ class Runtime(WorkItemCommands, CaseReads):
         hooks: Hooks | None = None,
         clock_: Clock | None = None,
         script_time_limit: float = 2.0,
+        partners: PartnerDirectory = NO_PARTNERS,
     ):
         self.db = db
         self.hooks = hooks or Hooks()
         self.clock = clock_ or SystemClock()
+        self.partners = partners
         self.script_engine = restricted_script_engine(self.hooks.script_helpers, script_time_limit)
         self.specs = SpecCache()
         self.forms = FormSchemas()
@@ -96,35 +100,15 @@ class Runtime(WorkItemCommands, CaseReads):
             version = latest_version(session, key)
             if version is None:
                 raise ModelNotFound(f"no process model '{key}' is deployed")
-            now = self.clock.now()
-            spec, subprocess_specs = self.specs.get(version.id, lambda: version.spec)
+            spec, _subprocess_specs = self.specs.get(version.id, lambda: version.spec)
             schema = self.forms.get(session, version.id, start_form_reference(spec))
             validate_form_data(schema, data)
-            workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
-            for task in workflow.get_tasks(state=TaskState.READY):
-                task.data.update(data)
-            step = _Step()
-            self._run(workflow, step, "start")
-            instance = ProcessInstance(
-                model_version=version,
-                business_key=new_business_key(now),
-                status=_status(workflow),
-                state=dump_state(workflow),
-                revision=1,
-                started_by=actor,
-                started_at=now,
-                updated_at=now,
-                completed_at=now if workflow.is_completed() else None,
-            )
-            session.add(instance)
-            session.flush()
-            step.events.insert(
-                0,
-                audit.PendingEvent(
-                    actor, "case_started", instance.id, None, version.id, {"fields": sorted(data)}
-                ),
-            )
-            return self._finish(session, instance, workflow, step, actor, now)
+
+            def begin(workflow: BpmnWorkflow) -> None:
+                for task in workflow.get_tasks(state=TaskState.READY):
+                    task.data.update(data)
+
+            return self._open_case(session, version, actor, begin, {"fields": sorted(data)})
 
     def complete(self, work_item_id: int, data: dict[str, Any], actor: str) -> CaseView:
         with self._transaction() as session:
@@ -168,21 +152,7 @@ class Runtime(WorkItemCommands, CaseReads):
                 raise CaseNotFound(f"no case {correlation}")
             if not messages.is_waiting_for(session, instance, message):
                 raise MessageNotExpected(f"case {correlation} is not waiting for '{message}'")
-            workflow = self._load(instance)
-            step = _Step()
-            step.events.append(
-                audit.PendingEvent(
-                    actor,
-                    "message_received",
-                    instance.id,
-                    None,
-                    instance.model_version_id,
-                    {"message": message, "fields": sorted(payload)},
-                )
-            )
-            event = messages.inbound_event(message, payload)
-            self._run(workflow, step, message, lambda: workflow.catch(event))
-            return self._save(session, instance, workflow, step, actor)
+            return self._catch(session, instance, message, payload, actor)
 
     def fire_due_timers(self, now: datetime | None = None, limit: int = 100) -> int:
         """Advance every case with a timer due before ``now``; return how many timers fired."""
@@ -217,6 +187,70 @@ class Runtime(WorkItemCommands, CaseReads):
     def _transaction(self) -> Iterator[Session]:
         with self.db.transaction() as session, clock.using(self.clock):
             yield session
+
+    def _open_case(
+        self,
+        session: Session,
+        version: ProcessModelVersion,
+        actor: str,
+        begin: Callable[[BpmnWorkflow], object],
+        noted: dict[str, Any],
+        partner: tuple[str, str] | None = None,
+    ) -> CaseView:
+        """A new case of ``version``: ``begin`` gives it its start data or its start message.
+
+        ``partner`` (name, the partner's reference) marks a case a partner's message started.
+        """
+        now = self.clock.now()
+        spec, subprocess_specs = self.specs.get(version.id, lambda: version.spec)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        step = _Step()
+        self._run(workflow, step, "start", lambda: begin(workflow))
+        instance = ProcessInstance(
+            model_version=version,
+            business_key=new_business_key(now),
+            status=_status(workflow),
+            state=dump_state(workflow),
+            revision=1,
+            started_by=actor,
+            started_at=now,
+            updated_at=now,
+            completed_at=now if workflow.is_completed() else None,
+            partner=partner[0] if partner else None,
+            partner_reference=partner[1] if partner else None,
+        )
+        session.add(instance)
+        session.flush()
+        step.events.insert(
+            0, audit.PendingEvent(actor, "case_started", instance.id, None, version.id, noted)
+        )
+        return self._finish(session, instance, workflow, step, actor, now)
+
+    def _catch(
+        self,
+        session: Session,
+        instance: ProcessInstance,
+        message: str,
+        payload: dict[str, Any],
+        actor: str,
+        noted: dict[str, Any] | None = None,
+    ) -> CaseView:
+        """Deliver a message the case is known to wait for; the audit keeps field names only."""
+        workflow = self._load(instance)
+        step = _Step()
+        step.events.append(
+            audit.PendingEvent(
+                actor,
+                "message_received",
+                instance.id,
+                None,
+                instance.model_version_id,
+                {"message": message, "fields": sorted(payload), **(noted or {})},
+            )
+        )
+        event = messages.inbound_event(message, payload)
+        self._run(workflow, step, message, lambda: workflow.catch(event))
+        return self._save(session, instance, workflow, step, actor)
 
     def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
         version = instance.model_version
@@ -322,7 +356,9 @@ class Runtime(WorkItemCommands, CaseReads):
         now: datetime,
     ) -> CaseView:
         sync_derived_rows(session, instance, workflow, self.hooks.role_for_lane, now)
-        step.events.extend(messages.record_outbound(session, instance, step.thrown, actor, now))
+        step.events.extend(
+            messages.record_outbound(session, instance, step.thrown, actor, now, self.partners)
+        )
         if step.engine_steps:
             step.events.append(
                 audit.PendingEvent(

@@ -14,7 +14,14 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.errors import AlreadyClaimed, FieldError, FormInvalid, NotAuthorized, TaskNotReady
+from engine.errors import (
+    AlreadyClaimed,
+    FieldError,
+    FormInvalid,
+    NotAuthorized,
+    NotClaimant,
+    TaskNotReady,
+)
 from engine.forms import validate_form_data
 from engine.models import WorkItem
 from engine.users import find_user
@@ -53,7 +60,7 @@ class WorkItemCommands:
         with self._transaction() as session:
             item = self._authorized_item(session, work_item_id, actor)
             if item.assignee != actor:
-                raise NotAuthorized(f"work item {work_item_id} is not claimed by '{actor}'")
+                raise NotClaimant(f"work item {work_item_id} is not claimed by '{actor}'")
             item.assignee = None
             self._audit_item(session, item, actor, "work_item_unclaimed")
             return WorkItemView.of(item, item.instance.business_key)

@@ -9,13 +9,27 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, jsonify
+from flask import Flask, g, request
 
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock
 from engine.config import Settings, check_production_ready, load_settings
 from engine.db import Database
+from engine.partners import load_partner_directory
 from engine.runtime import Runtime
-from web import auth, cases, errors, i18n, inbox, tasks
+from engine.training_clock import deployment_clock, refresh_if_training
+from web import (
+    api,
+    audit_log,
+    auth,
+    cases,
+    errors,
+    health,
+    history,
+    i18n,
+    inbox,
+    monitoring,
+    tasks,
+)
 from web.extensions import csrf, login_manager
 from workflows.hooks import build_hooks
 
@@ -32,23 +46,42 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         REMEMBER_COOKIE_SECURE=settings.production,
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_timeout_minutes),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which times out
+        # the largest request: a bundle upload plus room for the multipart envelope
+        MAX_CONTENT_LENGTH=settings.max_bundle_bytes + 64 * 1024,
     )
     db = Database(settings.database_url)
     app.extensions["nrmflow.settings"] = settings
     app.extensions["nrmflow.db"] = db
+    deployment = clock or deployment_clock(settings, db)
     app.extensions["nrmflow.runtime"] = Runtime(
-        db, build_hooks(settings), clock or SystemClock(), settings.script_time_limit_seconds
+        db,
+        build_hooks(settings),
+        deployment,
+        settings.script_time_limit_seconds,
+        partners=load_partner_directory(settings.partners_file),
     )
+
+    @app.before_request  # before the session checks, which read the clock
+    def read_training_clock() -> None:
+        """Every server process picks up a coordinator's latest advance at each request."""
+        if settings.training and request.endpoint != "static" and request.blueprint != "health":
+            refresh_if_training(deployment)
+            g.training_now = deployment.now()  # base.html's training banner
+
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.blueprint, inbox.blueprint, tasks.blueprint, cases.blueprint):
+    for blueprint in (
+        auth.blueprint,
+        inbox.blueprint,
+        tasks.blueprint,
+        cases.blueprint,
+        health.blueprint,
+        history.blueprint,
+        audit_log.blueprint,
+        monitoring.blueprint,
+    ):
         app.register_blueprint(blueprint)
-
-    @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
-        """Liveness only: the process answers. Readiness (database) is /readyz."""
-        return jsonify(status="ok")
-
+    api.init_app(app)
     return app

@@ -1,6 +1,6 @@
 """Sign-in, sign-out, the language choice, and the session rules every request obeys.
 
-Every page needs a signed-in user except the sign-in page itself, ``/healthz``
+Every page needs a signed-in user except the sign-in page itself, the health checks
 and static files: the check runs before every request, so a view that forgets
 ``@login_required`` still shows nothing to a stranger. A session ends after
 ``NRMFLOW_SESSION_TIMEOUT_MINUTES`` without a request, measured on the app's
@@ -24,17 +24,20 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
 from engine import accounts
-from engine.clock import as_utc
+from engine.clock import Clock, as_utc
 from engine.errors import SignInFailed, UserNotFound
+from engine.training_clock import wall_clock
 from engine.users import find_user
-from web import services
+from web import api, services
 from web.extensions import login_manager
 from web.i18n import LANGUAGES
 from workflows.hooks import CASE_PROCESS
 
 blueprint = Blueprint("auth", __name__)
 
-OPEN_ENDPOINTS = frozenset({"static", "healthz"})  # no session work at all
+OPEN_ENDPOINTS = frozenset({"static"})  # no session work at all
+# blueprints that never use the session: health checks, and the API (a token per request)
+SESSIONLESS_BLUEPRINTS = frozenset({"health", "api"})
 PUBLIC_ENDPOINTS = frozenset({"auth.sign_in"})
 
 
@@ -122,15 +125,17 @@ def _home() -> str:
 
 @blueprint.before_app_request
 def require_active_session() -> ResponseReturnValue | None:
-    if request.endpoint in OPEN_ENDPOINTS:
+    if request.endpoint in OPEN_ENDPOINTS or request.blueprint in SESSIONLESS_BLUEPRINTS:
         return None
+    if api.is_api_request():
+        return None  # a wrong API or health request answers as such, never with a sign-in page
     if not current_user.is_authenticated:
         if request.endpoint in PUBLIC_ENDPOINTS:
             return None
         if request.endpoint is not None:
             flash(_(login_manager.login_message), login_manager.login_message_category)
         return redirect(_sign_in_url())
-    now = services.runtime().clock.now()
+    now = _people_clock().now()
     if _inactive_too_long(now):
         minutes = services.settings().session_timeout_minutes
         logout_user()
@@ -145,6 +150,12 @@ def require_active_session() -> ResponseReturnValue | None:
         return redirect(_sign_in_url())
     session["last_seen"] = now.isoformat()
     return None
+
+
+def _people_clock() -> Clock:
+    """Real time for rules about people (inactivity, lock-out): a training deployment's
+    moved clock must not sign everyone out or lift a lock-out early."""
+    return wall_clock(services.runtime().clock)
 
 
 def _inactive_too_long(now: datetime) -> bool:
@@ -173,7 +184,7 @@ def sign_in() -> ResponseReturnValue:
                 services.database(),
                 form.username.data or "",
                 form.password.data or "",
-                services.runtime().clock,
+                _people_clock(),
                 settings.sign_in_max_failures,
                 settings.sign_in_lockout_minutes,
             )
@@ -183,7 +194,7 @@ def sign_in() -> ResponseReturnValue:
             session.clear()  # a new session: nothing from before sign-in carries over
             login_user(StaffUser(view.username, view.agency, set(view.roles)))
             session.permanent = True
-            session["last_seen"] = services.runtime().clock.now().isoformat()
+            session["last_seen"] = _people_clock().now().isoformat()
             return redirect(target or _home())
     return render_template("auth/sign_in.html", form=form, failure=failure, next=target)
 

@@ -22,6 +22,7 @@ from engine.errors import (
     TaskNotReady,
     UserNotFound,
 )
+from web import api
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +56,18 @@ def error_page(status: int, message: str | None = None) -> tuple[str, int]:
 def init_app(app: Flask) -> None:
     @app.errorhandler(EngineError)
     def engine_error(error: EngineError):  # type: ignore[no-untyped-def]
-        status = STATUS_OF.get(type(error), 400)
+        status = next((STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF), 400)
         return error_page(status, str(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if api.is_api_request():
+            return api.problem_for_http_error(error)
         return error_page(error.code or 500)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        if api.is_api_request():
+            return api.problem_for_crash(error)
         log.error("unhandled %s", type(error).__name__, exc_info=error)
         return error_page(500)

@@ -18,6 +18,21 @@ def may_start(key: str, role_names: set[str]) -> bool:
     return key == CASE_PROCESS and bool(role_names & roles.referral_starters())
 
 
+def may_deploy(role_names: set[str]) -> bool:
+    """Only the NRM coordinator changes the mechanism's process models."""
+    return visibility.COORDINATOR in role_names
+
+
+def may_move_clock(role_names: set[str]) -> bool:
+    """The NRM coordinator runs a training rehearsal."""
+    return visibility.COORDINATOR in role_names
+
+
+def may_read_history(role_names: set[str]) -> bool:
+    """Auditors (ombudsperson, rapporteur, inspector) and the coordinator read case histories."""
+    return bool(role_names & {"auditor", visibility.COORDINATOR})
+
+
 def build_hooks(settings: Settings, limits: TimeLimits | None = None) -> Hooks:
     return Hooks(
         role_for_lane=roles.role_for_lane,
@@ -27,5 +42,8 @@ def build_hooks(settings: Settings, limits: TimeLimits | None = None) -> Hooks:
         may_start=may_start,
         may_deliver=messages.may_deliver,
         may_view_case=visibility.may_view_case,
+        may_deploy=may_deploy,
+        may_read_history=may_read_history,
+        may_move_clock=may_move_clock,
         visible_data=visibility.visible_data,
     )

@@ -2,7 +2,9 @@
 
 A message moves a case on as surely as a completed task, so it is
 authorised like one: staff record a consent withdrawal; only the partner
-gateway (consulates, origin-country contact points) delivers their replies.
+gateway (consulates, origin-country contact points) delivers their replies,
+and only a partner deployment (authorised as the partner gateway) refers a
+returning person to this country's reception (``nrm_return_reception``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ INBOUND_MESSAGES: dict[str, frozenset[str]] = {
     "travel_documents_issued": frozenset({"partner_gateway"}),
     "reception_confirmed": frozenset({"partner_gateway"}),
     "arrival_confirmed": frozenset({"partner_gateway"}),
+    "reintegration_referral": frozenset({"partner_gateway"}),
 }
 
 

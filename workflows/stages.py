@@ -18,6 +18,7 @@ STAGE_TITLES: dict[str, str] = {
     "nrm_child_path": N_("Child protection"),
     "nrm_proceedings": N_("Criminal and civil proceedings"),
     "nrm_return": N_("Return"),
+    "nrm_return_reception": N_("Reception after return"),
     "nrm_integration": N_("Integration"),
     "nrm_closure": N_("Closure"),
     "completed": N_("Closed"),

@@ -186,6 +186,14 @@ CATEGORIES: Mapping[str, tuple[str, ...]] = {
         "follow_up_note",
         "return_outcome",
     ),
+    # the origin country's side of a return: the referral received (needs and risk level,
+    # never a name) and the reception planned in answer
+    "reception": (
+        "reintegration_referral",
+        "reception_accepted",
+        "reception_arrangement",
+        "reception_support_offered",
+    ),
     "integration": (
         "housing_plan",
         "pathway",
@@ -310,6 +318,8 @@ GRANTS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "nrm_return": (*_CASEWORKER, "residence", "return"),
         "nrm_integration": (*_CASEWORKER, "residence", "integration"),
         "nrm_closure": (*_CASEWORKER, "return", "integration", "closure", "feedback"),
+        # a case another country referred: only what came with the referral and the plan
+        "nrm_return_reception": ("reception",),
     },
     # accommodation now and housing later: who the person is and what they need,
     # not the trafficking story, the decisions' grounds, health or proceedings

@@ -70,7 +70,12 @@ def test_a_case_from_deploy_to_audit_verify(nrmflow, db: Database) -> None:  # t
         expect=1,
     )
     assert "not waiting for 'arrival_confirmed'" in not_waiting.stderr
-    assert as_json(nrmflow("worker", "--once", "--json")) == {"fired": 0}
+    assert as_json(nrmflow("worker", "--once", "--json")) == {
+        "fired": 0,
+        "delivered": 0,
+        "failed": 0,
+        "errors": [],
+    }
 
     verified = as_json(nrmflow("audit", "verify", "--json"))
     assert verified["intact"] and verified["events"] > 5

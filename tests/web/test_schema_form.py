@@ -154,8 +154,8 @@ def forms_accepting(answer: dict[str, Any]) -> list[Path]:
     return accepting
 
 
-def test_the_nrm_library_has_44_forms() -> None:
-    assert len(FORMS) == 44
+def test_the_nrm_library_has_45_forms() -> None:
+    assert len(FORMS) == 45
 
 
 @pytest.mark.usefixtures("in_request")

@@ -34,6 +34,7 @@ STAGES = {
     "nrm_return",
     "nrm_integration",
     "nrm_closure",
+    "nrm_return_reception",
 }
 
 

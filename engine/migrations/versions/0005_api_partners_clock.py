@@ -15,6 +15,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        # work item ids must never be reused (PostgreSQL sequences never are)
+        with op.batch_alter_table(
+            "work_item", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ):
+            pass
     with op.batch_alter_table("process_instance") as batch:
         batch.add_column(sa.Column("partner", sa.String(length=100), nullable=True))
         batch.add_column(sa.Column("partner_reference", sa.String(length=40), nullable=True))

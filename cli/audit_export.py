@@ -1,0 +1,1 @@
+"""nrmflow audit export (being written)."""

@@ -1,0 +1,7 @@
+"""Issue 5 pages (being written)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+blueprint = Blueprint("history", __name__)
