@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,11 +24,30 @@ GENESIS_HASH = "0" * 64
 _HEAD_ID = 1
 
 
-def canonical_event(event: AuditEvent) -> str:
-    """The exact text that is hashed; any change to a stored field changes it."""
-    body = {
+# the stored fields an event's hash covers, in the order an export writes them
+HASHED_FIELDS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "instance_id",
+    "task_id",
+    "model_version_id",
+    "payload",
+    "prev_hash",
+)
+
+
+def format_at(moment: datetime) -> str:
+    """An event's time as it is hashed: ISO 8601 UTC to the microsecond."""
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_fields(event: AuditEvent) -> dict[str, Any]:
+    """The hashed fields of a stored event as plain values: what an export carries."""
+    return {
         "seq": event.seq,
-        "at": as_utc(event.at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "at": format_at(event.at),
         "actor": event.actor,
         "action": event.action,
         "instance_id": event.instance_id,
@@ -37,11 +56,25 @@ def canonical_event(event: AuditEvent) -> str:
         "payload": event.payload,
         "prev_hash": event.prev_hash,
     }
+
+
+def canonical_fields(fields: Mapping[str, Any]) -> str:
+    """The exact text that is hashed, from plain values, so an export verifies offline."""
+    body = {name: fields[name] for name in HASHED_FIELDS}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def fields_hash(fields: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_fields(fields).encode("utf-8")).hexdigest()
+
+
+def canonical_event(event: AuditEvent) -> str:
+    """The exact text that is hashed; any change to a stored field changes it."""
+    return canonical_fields(event_fields(event))
+
+
 def event_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(canonical_event(event).encode("utf-8")).hexdigest()
+    return fields_hash(event_fields(event))
 
 
 @dataclass(frozen=True)

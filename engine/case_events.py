@@ -7,7 +7,6 @@ and when; the case data stays behind need-to-know.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import audit
+from engine.audit_search import masked_payload
 from engine.clock import Clock, as_utc
 from engine.db import Database
 from engine.errors import CaseNotFound, NotAuthorized
@@ -62,7 +62,7 @@ def case_events(
                 row.action,
                 row.task_id,
                 row.model_version_id,
-                _without_values(json.loads(row.payload)),
+                masked_payload(row.payload),
                 row.prev_hash,
                 row.hash,
             )
@@ -73,10 +73,3 @@ def case_events(
         )
         audit.append(session, [event], clock.now())
         return events
-
-
-def _without_values(payload: dict[str, Any]) -> dict[str, Any]:
-    changes = payload.get("changes")
-    if isinstance(changes, dict):
-        return {**payload, "changes": sorted(changes)}
-    return payload

@@ -32,6 +32,8 @@ class Hooks:
     may_deploy: Callable[[set[str]], bool] = lambda _roles: True
     # who may move a training deployment's clock forward
     may_move_clock: Callable[[set[str]], bool] = lambda _roles: True
+    # who may read the mechanism's statistics
+    may_monitor: Callable[[set[str]], bool] = lambda _roles: True
     # who may read a case's audit history
     may_read_history: Callable[[set[str]], bool] = lambda _roles: True
     # who may open a case record, given the viewer's roles and the roles of its open items

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from engine.bundle import Bundle, unpack_files
 from engine.db import Database
 from engine.errors import ModelNotFound
+from engine.model_sources import bpmn_trees
 from engine.models import ProcessModelVersion
-from engine.safexml import UnsafeXml, parse_xml
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,7 @@ def labels_of_bundle(bundle: Bundle) -> ModelLabels:
             if isinstance(prop, dict) and name not in fields:
                 fields[name] = _field_label(name, prop, form_title)
     elements: dict[str, str] = {}
-    for content in bundle.with_suffix(".bpmn").values():
-        try:
-            tree = parse_xml(content)
-        except UnsafeXml:  # refused at deploy, so only a damaged row gets here
-            continue
+    for _content, tree in bpmn_trees(bundle):
         for element in tree.iter():
             element_id, name = element.get("id"), element.get("name")
             if element_id and name and element_id not in elements:

@@ -123,7 +123,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_event"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(Timestamp)
+    at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     actor: Mapped[str] = mapped_column(String(200), index=True)
     action: Mapped[str] = mapped_column(String(100), index=True)
     instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -20,10 +21,11 @@ POSTGRES_URL = os.environ.get("NRMFLOW_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'nrmflow.db'}"
+@contextmanager
+def fresh_database_url(backend: str, sqlite_file: Path) -> Iterator[str]:
+    """An empty database: ``sqlite_file``, or a PostgreSQL schema dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
         return
     assert POSTGRES_URL is not None
     schema = f"test_{uuid.uuid4().hex[:12]}"
@@ -35,6 +37,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_database_url(request.param, tmp_path / "nrmflow.db") as url:
+        yield url
 
 
 @pytest.fixture

@@ -64,6 +64,15 @@ class StaffUser(UserMixin):
     def may_start_referral(self) -> bool:
         return services.runtime().hooks.may_start(CASE_PROCESS, set(self.roles))
 
+    @property
+    def may_monitor(self) -> bool:
+        return services.runtime().hooks.may_monitor(set(self.roles))
+
+    @property
+    def may_read_history(self) -> bool:
+        """Auditors and the coordinator: the audit log, integrity, case histories."""
+        return services.runtime().hooks.may_read_history(set(self.roles))
+
     def get_id(self) -> str:
         return self.username
 

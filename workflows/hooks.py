@@ -28,6 +28,11 @@ def may_move_clock(role_names: set[str]) -> bool:
     return visibility.COORDINATOR in role_names
 
 
+def may_monitor(role_names: set[str]) -> bool:
+    """The NRM coordinator watches where the mechanism stalls."""
+    return visibility.COORDINATOR in role_names
+
+
 def may_read_history(role_names: set[str]) -> bool:
     """Auditors (ombudsperson, rapporteur, inspector) and the coordinator read case histories."""
     return bool(role_names & {"auditor", visibility.COORDINATOR})
@@ -45,5 +50,6 @@ def build_hooks(settings: Settings, limits: TimeLimits | None = None) -> Hooks:
         may_deploy=may_deploy,
         may_read_history=may_read_history,
         may_move_clock=may_move_clock,
+        may_monitor=may_monitor,
         visible_data=visibility.visible_data,
     )

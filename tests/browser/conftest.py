@@ -20,11 +20,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Error, Page, sync_playwright
+from playwright.sync_api import Browser, Error, Page, expect, sync_playwright
 
 from engine.clock import FixedClock
 from tests.browser.live_server import LiveServer, live_server
 from tests.browser.viewer import RenderDiagram, Rendering, render_diagram
+from workflows.demo import DEMO_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -88,6 +89,14 @@ class StaffTab:
         kind = PAGE_KINDS.get(urlsplit(self.page.url).path.strip("/").split("/")[0])
         if kind:
             self.seen[kind] = self.page.screenshot(full_page=True)
+
+    def sign_in(self, username: str) -> None:
+        """Through the sign-in form with the demo password, as a person would."""
+        self.page.goto("/sign-in")
+        self.page.get_by_label("User name").fill(username)
+        self.page.get_by_label("Password").fill(DEMO_PASSWORD)
+        self.page.get_by_role("button", name="Sign in").click()
+        expect(self.page.get_by_role("button", name="Sign out")).to_be_visible()
 
     def save_pictures(self) -> list[str]:
         """Write what was recorded, and the page shown at the failure; say where they are."""

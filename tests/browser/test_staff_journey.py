@@ -45,13 +45,10 @@ MAX_TABS = 60  # more than any page here has focusable controls
 
 
 def sign_in(tab: StaffTab, username: str) -> None:
-    page = tab.page
-    page.goto("/sign-in")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1, name="Inbox")).to_be_visible()
-    expect(page.get_by_text(username, exact=False).first).to_be_visible()
+    """Signed in, a person lands on their inbox with their name shown."""
+    tab.sign_in(username)
+    expect(tab.page.get_by_role("heading", level=1, name="Inbox")).to_be_visible()
+    expect(tab.page.get_by_text(username, exact=False).first).to_be_visible()
     tab.record()
 
 

@@ -5,28 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sqlalchemy import update
 
-from cli.main import main
 from engine.db import Database
 from engine.models import AuditEvent
 from tests.engine.helpers import BUNDLES
 from tests.workflows import nrm_answers as answers
 from tests.workflows.nrm_driver import NRM_BUNDLE, START
-
-
-@pytest.fixture
-def nrmflow(db: Database):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-
-    def run(*args: str, expect: int = 0) -> Result:
-        result = runner.invoke(main, list(args), env={"NRMFLOW_DATABASE_URL": db.url})
-        assert result.exit_code == expect, (result.output, result.exception)
-        return result
-
-    return run
 
 
 def as_json(result: Result) -> Any:

@@ -31,7 +31,11 @@ from engine.training_clock import (
 from tests.engine.helpers import sample_runtime, tamper_spec
 from tests.workflows import nrm_answers as answers
 from tests.workflows.nrm_driver import NrmCase, nrm_runtime
-from tests.workflows.nrm_steps import identify_adult, referral_to_recognition
+from tests.workflows.nrm_steps import (
+    identify_adult,
+    referral_to_recognition,
+    settle_by_integration,
+)
 from workflows.visibility import COORDINATOR
 
 
@@ -206,16 +210,7 @@ def test_a_year_of_a_cooperating_survivors_case_in_one_advance(
         "prosecutor",
     )
     case.complete("decide_cooperation_permit", answers.PERMIT_GRANTED, "immigration")
-    case.complete(
-        "agree_durable_solution", answers.durable_solution("integration"), "support_provider"
-    )
-    case.complete(
-        "decide_residence_status", {"residence_status": "permit_cooperation"}, "immigration"
-    )
-    case.complete("plan_housing", {"housing_plan": "supported_housing"}, "social_services")
-    case.complete(
-        "plan_education_or_employment", {"pathway": ["language_course"]}, "support_provider"
-    )
+    settle_by_integration(case)
     waiting = case.waiting_timers()
     before = len(case.timers_fired())
 

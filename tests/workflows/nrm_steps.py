@@ -71,6 +71,20 @@ def return_home(case: NrmCase) -> None:
         case.complete("record_follow_up", answers.FOLLOW_UP, "return_organisation")
 
 
+def settle_by_integration(case: NrmCase) -> None:
+    """With a cooperation permit: integration, residence, housing, then education or work."""
+    case.complete(
+        "agree_durable_solution", answers.durable_solution("integration"), "support_provider"
+    )
+    case.complete(
+        "decide_residence_status", {"residence_status": "permit_cooperation"}, "immigration"
+    )
+    case.complete("plan_housing", {"housing_plan": "supported_housing"}, "social_services")
+    case.complete(
+        "plan_education_or_employment", {"pathway": ["language_course"]}, "support_provider"
+    )
+
+
 def close(case: NrmCase, reason: str = "durable_solution_returned") -> None:
     case.complete("close_case", {"closure_reason": reason}, "support_provider")
     case.complete("invite_survivor_feedback", answers.FEEDBACK, "support_provider")

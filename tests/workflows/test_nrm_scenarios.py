@@ -24,6 +24,7 @@ from tests.workflows.nrm_steps import (
     recognise_after_recovery_period,
     referral_to_recognition,
     return_home,
+    settle_by_integration,
 )
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -330,16 +331,7 @@ def test_h_cooperation_gives_a_permit_with_renewal_a_compensation_claim_and_inte
     renewal = case.waiting_timers()["permit_renewal_due"]
     assert renewal.date() == (datetime(2026, 10, 4, tzinfo=UTC) - timedelta(days=30)).date()
     assert renewal > granted
-    case.complete(
-        "agree_durable_solution", answers.durable_solution("integration"), "support_provider"
-    )
-    case.complete(
-        "decide_residence_status", {"residence_status": "permit_cooperation"}, "immigration"
-    )
-    case.complete("plan_housing", {"housing_plan": "supported_housing"}, "social_services")
-    case.complete(
-        "plan_education_or_employment", {"pathway": ["language_course"]}, "support_provider"
-    )
+    settle_by_integration(case)
     assert case.advance_to(renewal + timedelta(minutes=1)) == ["permit_renewal_due"]
     assert case.item("renew_residence_permit").role == "immigration"
     assert {"follow_proceedings", "provide_integration_support"} <= set(case.open_tasks())

@@ -18,11 +18,9 @@ from engine.errors import CaseNotFound, NotAuthorized
 from web import services
 from web.api.auth import api_user
 from web.api.problems import not_found
-from web.api.representations import case_json, case_summary_json, timestamp
+from web.api.representations import case_json, case_summary_json, page_json, timestamp
 from web.api.schemas import DATA_OBJECT, ref
-from web.api.spec import Param, Reply, operation
-
-PAGE = Param("page", {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}, "page")
+from web.api.spec import PAGE, Reply, operation
 
 
 @operation(
@@ -62,12 +60,7 @@ def list_cases(query: dict[str, Any]) -> ResponseReturnValue:
         set(user.roles)
     )
     page = case_page(services.database(), user.roles, sees_every_case, query["page"])
-    return jsonify(
-        items=[case_summary_json(case) for case in page.items],
-        total=page.total,
-        page=page.page,
-        pages=page.pages,
-    )
+    return jsonify(page_json(page, [case_summary_json(case) for case in page.items]))
 
 
 @operation(

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from engine.case_list import CaseSummary
 from engine.views import CaseView, WorkItemView
+
+
+class _Page(Protocol):
+    @property
+    def total(self) -> int: ...
+    @property
+    def page(self) -> int: ...
+    @property
+    def pages(self) -> int: ...
+
+
+def page_json(page: _Page, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of a list, as ``schemas.page_of`` describes it."""
+    return {"items": items, "total": page.total, "page": page.page, "pages": page.pages}
 
 
 def timestamp(moment: datetime | None) -> str | None:

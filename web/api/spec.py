@@ -47,6 +47,9 @@ class Param:
     required: bool = False
 
 
+PAGE = Param("page", {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}, "page")
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str

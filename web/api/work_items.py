@@ -15,12 +15,13 @@ from flask.typing import ResponseReturnValue
 
 from engine.errors import NotAuthorized, NotClaimant, TaskNotReady
 from engine.inbox import InboxFilters, inbox_page
+from engine.views import WorkItemView
 from web import services
 from web.api.auth import api_user
 from web.api.problems import not_found
-from web.api.representations import case_json, work_item_json
+from web.api.representations import case_json, page_json, work_item_json
 from web.api.schemas import DATA_OBJECT, ref
-from web.api.spec import Param, Reply, operation
+from web.api.spec import PAGE, Param, Reply, operation
 
 T = TypeVar("T")
 ITEM_NOT_YOURS = "no open work item with this id for your roles"
@@ -35,7 +36,7 @@ ITEM_NOT_YOURS = "no open work item with this id for your roles"
         Param("role", {"type": "string", "maxLength": 200}, "only this role's items"),
         Param("assignee", {"type": "string", "enum": ["me"]}, "'me': only items I claimed"),
         Param("overdue", {"type": "boolean", "default": False}, "only items past due"),
-        Param("page", {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}, "page"),
+        PAGE,
     ),
     responses={200: Reply("a page of work items", ref("WorkItemPage"))},
 )
@@ -50,12 +51,7 @@ def list_work_items(query: dict[str, Any]) -> ResponseReturnValue:
     page = inbox_page(
         services.database(), user.roles, user.username, filters, "due", query["page"], now
     )
-    return jsonify(
-        items=[work_item_json(entry.item, now) for entry in page.items],
-        total=page.total,
-        page=page.page,
-        pages=page.pages,
-    )
+    return jsonify(page_json(page, [work_item_json(entry.item, now) for entry in page.items]))
 
 
 @operation(
@@ -91,9 +87,7 @@ def get_work_item(work_item_id: int) -> ResponseReturnValue:
     problems=(404, 409),
 )
 def claim_work_item(work_item_id: int) -> ResponseReturnValue:
-    runtime = services.runtime()
-    item = _mine(lambda: runtime.claim(work_item_id, api_user().username))
-    return jsonify(work_item_json(item, runtime.clock.now()))
+    return _item_after(services.runtime().claim, work_item_id)
 
 
 @operation(
@@ -105,9 +99,7 @@ def claim_work_item(work_item_id: int) -> ResponseReturnValue:
     problems=(404, 409),
 )
 def unclaim_work_item(work_item_id: int) -> ResponseReturnValue:
-    runtime = services.runtime()
-    item = _mine(lambda: runtime.unclaim(work_item_id, api_user().username))
-    return jsonify(work_item_json(item, runtime.clock.now()))
+    return _item_after(services.runtime().unclaim, work_item_id)
 
 
 @operation(
@@ -128,6 +120,14 @@ def complete_work_item(work_item_id: int, body: dict[str, Any]) -> ResponseRetur
     runtime = services.runtime()
     case = _mine(lambda: runtime.complete(work_item_id, body["data"], api_user().username))
     return jsonify(case_json(case, runtime.clock.now()))
+
+
+def _item_after(
+    command: Callable[[int, str], WorkItemView], work_item_id: int
+) -> ResponseReturnValue:
+    """Claim or give back as the caller; the item as it now stands, or 404/409 (see ``_mine``)."""
+    item = _mine(lambda: command(work_item_id, api_user().username))
+    return jsonify(work_item_json(item, services.runtime().clock.now()))
 
 
 def _mine(act: Callable[[], T]) -> T:

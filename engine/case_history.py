@@ -1,0 +1,416 @@
+"""A case's whole story for the people who check the mechanism: every audit event, and
+where the case stands on each of its diagrams.
+
+Generic over any BPMN: the domain decides who reads histories
+(``Hooks.may_read_history``) and which values of a form's field-level diff a
+viewer sees (a :data:`ValuePolicy` the caller hands in). A value the viewer may
+not see never leaves this module, and reading a history is itself an audit
+event written in the same transaction as the read.
+
+These are functions taking the :class:`~engine.runtime.Runtime` (its transaction
+and its workflow loader) rather than another mixin on it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit
+from engine.bundle import Bundle, unpack_files
+from engine.clock import as_utc
+from engine.derived import pending_timers
+from engine.errors import CaseNotFound, ModelNotFound, NotAuthorized
+from engine.model_sources import BPMN_NS, bpmn_processes
+from engine.models import AuditEvent, ProcessInstance, ProcessModelVersion, User, WorkItem
+from engine.users import find_user
+from engine.views import CaseView
+
+if TYPE_CHECKING:
+    from engine.runtime import Runtime
+
+HISTORY_VIEWED = "case_history_viewed"
+MAX_EVENTS = 10_000
+# a task has been reached (the path went through it) in these states
+_REACHED = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+_REACHED = _REACHED | TaskState.ERROR
+
+# Given the viewer's roles and the form schemas of the case's model version (path →
+# schema), the domain answers for each (field, stage): None when this viewer may see
+# the field's values, else why not (a short key the web layer words).
+Masker = Callable[[str, str | None], str | None]
+ValuePolicy = Callable[[set[str], Mapping[str, dict[str, Any]]], Masker]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of a form submission; ``before``/``after`` are None when ``hidden``."""
+
+    field: str
+    hidden: str | None  # None: shown; else the policy's reason for hiding the values
+    before: Any = None
+    after: Any = None
+
+    @property
+    def shown(self) -> bool:
+        return self.hidden is None
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where on the diagrams an event happened: an element of one process."""
+
+    process: str
+    element: str
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    seq: int
+    at: datetime
+    actor: str
+    agency: str | None
+    action: str
+    task_id: str | None
+    model_key: str | None
+    model_version: int | None
+    places: tuple[Place, ...]
+    changes: tuple[FieldChange, ...]
+    details: dict[str, Any]  # the payload without the diff: names, never values
+    hash: str
+
+
+@dataclass(frozen=True)
+class CaseHistory:
+    case: CaseView
+    top_process: str
+    events: list[HistoryEvent]
+    revealed: list[str]  # the fields whose values this read showed
+
+
+@dataclass(frozen=True)
+class ProcessMarks:
+    """One process of a case on its diagram (a process called twice: the union)."""
+
+    completed: frozenset[str] = frozenset()
+    active: frozenset[str] = frozenset()
+    waiting_timers: frozenset[str] = frozenset()
+    taken_flows: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class CaseDiagram:
+    process: str
+    xml: str
+    marks: ProcessMarks
+    call_activities: dict[str, str]  # element id → the process it calls
+    events_by_element: dict[str, list[int]]  # element id → sequence numbers
+
+
+# ----------------------------------------------------------------- what the model says
+
+
+@dataclass(frozen=True)
+class ProcessSource:
+    xml: bytes  # the whole file that defines the process, as the viewer draws it
+    flows: Mapping[tuple[str, str], tuple[str, ...]]  # (source, target) → flow ids
+    call_activities: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ModelSources:
+    processes: Mapping[str, ProcessSource]
+    forms: Mapping[str, dict[str, Any]]
+
+
+def sources_of_bundle(bundle: Bundle) -> ModelSources:
+    """Each process of a bundle with its file, its sequence flows and its call activities."""
+    processes: dict[str, ProcessSource] = {}
+    for process, content in bpmn_processes(bundle):
+        flows: dict[tuple[str, str], tuple[str, ...]] = {}
+        for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+            key = (flow.get("sourceRef") or "", flow.get("targetRef") or "")
+            flows[key] = (*flows.get(key, ()), flow.get("id") or "")
+        calls = {
+            call.get("id") or "": call.get("calledElement") or ""
+            for call in process.iter(f"{{{BPMN_NS}}}callActivity")
+        }
+        processes.setdefault(process.get("id") or "", ProcessSource(content, flows, calls))
+    forms = {}
+    for path, content in bundle.with_suffix(".json").items():
+        schema = json.loads(content)
+        if isinstance(schema, dict):
+            forms[path] = schema
+    return ModelSources(processes, forms)
+
+
+class _SourcesCache:
+    """Model versions never change, so their parsed sources are kept by version id."""
+
+    def __init__(self) -> None:
+        self._sources: dict[int, ModelSources] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, model_version_id: int) -> ModelSources:
+        found = self._sources.get(model_version_id)
+        if found is None:
+            packed = session.scalar(
+                select(ProcessModelVersion.source_files).where(
+                    ProcessModelVersion.id == model_version_id
+                )
+            )
+            if packed is None:
+                raise ModelNotFound(f"no model version {model_version_id}")
+            found = sources_of_bundle(Bundle(unpack_files(packed)))
+            with self._lock:
+                self._sources[model_version_id] = found
+        return found
+
+
+_sources = _SourcesCache()
+
+
+# ----------------------------------------------------------------- where the case stands
+
+
+def diagram_marks(
+    workflow: BpmnWorkflow, processes: Mapping[str, ProcessSource]
+) -> dict[str, ProcessMarks]:
+    """Per process id: completed and active elements, waiting timers, flows taken.
+
+    A flow counts as taken when a reached task's nearest modelled ancestor in
+    the task tree is the flow's source (the engine's own split and join tasks,
+    which have no BPMN id, are stepped over). A running call activity counts as
+    active, so the path can be followed into it.
+    """
+    marks: dict[str, dict[str, set[str]]] = {}
+
+    def add(process: str, kind: str, element: str) -> None:
+        marks.setdefault(process, {}).setdefault(kind, set()).add(element)
+
+    for task in workflow.get_tasks(state=_REACHED):
+        spec, process = task.task_spec, task.workflow.spec.name
+        if not spec.bpmn_id:
+            continue
+        if task.state == TaskState.COMPLETED:
+            add(process, "completed", spec.bpmn_id)
+        elif _is_active(task):
+            add(process, "active", spec.bpmn_id)
+        source = _modelled_ancestor(task)
+        known = processes.get(process)
+        if source is not None and known is not None:
+            for flow in known.flows.get((source, spec.bpmn_id), ()):
+                add(process, "taken_flows", flow)
+    for timer in pending_timers(workflow):
+        add(timer.task.workflow.spec.name, "waiting_timers", timer.task.task_spec.bpmn_id or "")
+    return {
+        process: ProcessMarks(**{kind: frozenset(ids) for kind, ids in kinds.items()})
+        for process, kinds in marks.items()
+    }
+
+
+def _is_active(task: Task) -> bool:
+    """A person's task waiting for them, or a call activity whose process is running."""
+    if task.task_spec.manual:
+        return task.state in (TaskState.READY, TaskState.WAITING)
+    return isinstance(task.task_spec, SubWorkflowTask) and task.state == TaskState.STARTED
+
+
+def _modelled_ancestor(task: Task) -> str | None:
+    parent = task.parent
+    while parent is not None and not parent.task_spec.bpmn_id:
+        parent = parent.parent
+    return parent.task_spec.bpmn_id if parent is not None else None
+
+
+def _places(
+    event: AuditEvent,
+    payload: dict[str, Any],
+    workflow: BpmnWorkflow,
+    where: Mapping[str, set[str]],
+) -> list[Place]:
+    """The diagram elements an event concerns.
+
+    Engine steps name their elements by id only, so ``where`` (from
+    :func:`_processes_by_element`) says in which processes each was reached.
+    """
+    if event.task_id:
+        task = workflow.get_task_from_id(UUID(event.task_id))
+        if task is not None and task.task_spec.bpmn_id:
+            return [Place(task.workflow.spec.name, task.task_spec.bpmn_id)]
+    steps = payload.get("steps")
+    if event.action == "engine_steps" and isinstance(steps, list):
+        return [
+            Place(process, step["task"])
+            for step in steps
+            if isinstance(step, dict)
+            for process in sorted(where.get(step.get("task"), ()))
+        ]
+    return []
+
+
+def _processes_by_element(workflow: BpmnWorkflow) -> dict[str, set[str]]:
+    """Which processes reached each element id: an id two processes share maps to both."""
+    found: dict[str, set[str]] = {}
+    for task in workflow.get_tasks(state=_REACHED):
+        if task.task_spec.bpmn_id:
+            found.setdefault(task.task_spec.bpmn_id, set()).add(task.workflow.spec.name)
+    return found
+
+
+# ----------------------------------------------------------------- the reads
+
+
+def case_history(
+    runtime: Runtime,
+    instance_id: int,
+    actor: str,
+    policy: ValuePolicy,
+    noted: Mapping[str, Any] | None = None,
+) -> CaseHistory:
+    """Every event of a case in order, diffs masked by ``policy``; the read is audited.
+
+    ``noted`` is added to the audit event (e.g. the reason under which hidden
+    fields were shown).
+    """
+    with runtime._transaction() as session:
+        roles, instance = _readable_case(runtime, session, instance_id, actor)
+        workflow = runtime._load(instance)
+        sources = _sources.get(session, instance.model_version_id)
+        masker = policy(roles, sources.forms)
+        events = list(_history_events(session, instance, workflow, masker))
+        revealed = sorted({c.field for e in events for c in e.changes if c.shown})
+        payload = {"events": len(events), "fields": revealed, **(noted or {})}
+        viewed = audit.PendingEvent(
+            actor, HISTORY_VIEWED, instance.id, None, instance.model_version_id, payload
+        )
+        audit.append(session, [viewed], runtime.clock.now())
+        items = list(session.scalars(select(WorkItem).filter_by(instance_id=instance.id)))
+        return CaseHistory(CaseView.of(instance, items), workflow.spec.name, events, revealed)
+
+
+def case_diagram(
+    runtime: Runtime, instance_id: int, actor: str, process: str | None = None
+) -> CaseDiagram:
+    """One process of a case (the top one by default) with its marks: ids only, no case data.
+
+    Not audited: it carries no case data, and the page that asks for it is.
+    """
+    with runtime._transaction() as session:
+        _roles, instance = _readable_case(runtime, session, instance_id, actor)
+        workflow = runtime._load(instance)
+        sources = _sources.get(session, instance.model_version_id)
+        process = process or workflow.spec.name
+        source = sources.processes.get(process)
+        if source is None:
+            raise ModelNotFound(f"case {instance.business_key} has no process '{process}'")
+        marks = diagram_marks(workflow, sources.processes).get(process, ProcessMarks())
+        by_element: dict[str, list[int]] = {}
+        where = _processes_by_element(workflow)
+        for event in _events_of(session, instance.id):
+            for place in _places(event, json.loads(event.payload), workflow, where):
+                if place.process == process:
+                    by_element.setdefault(place.element, []).append(event.seq)
+        return CaseDiagram(
+            process, source.xml.decode("utf-8"), marks, dict(source.call_activities), by_element
+        )
+
+
+def record_reason(runtime: Runtime, instance_id: int, actor: str, action: str, reason: str) -> int:
+    """Audit a reader's documented reason (``action`` names what it unlocks); return its seq."""
+    with runtime._transaction() as session:
+        _roles, instance = _readable_case(runtime, session, instance_id, actor)
+        event = audit.PendingEvent(
+            actor, action, instance.id, None, instance.model_version_id, {"reason": reason}
+        )
+        (written,) = audit.append(session, [event], runtime.clock.now())
+        return written.seq
+
+
+def _readable_case(
+    runtime: Runtime, session: Session, instance_id: int, actor: str
+) -> tuple[set[str], ProcessInstance]:
+    roles = find_user(session, actor).role_names
+    if not runtime.hooks.may_read_history(roles):
+        raise NotAuthorized(f"'{actor}' may not read case histories")
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise CaseNotFound(f"no case {instance_id}")
+    return roles, instance
+
+
+def _events_of(session: Session, instance_id: int) -> list[AuditEvent]:
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.instance_id == instance_id)
+        .order_by(AuditEvent.seq)
+        .limit(MAX_EVENTS)
+    )
+    return list(session.scalars(query))
+
+
+def _history_events(
+    session: Session,
+    instance: ProcessInstance,
+    workflow: BpmnWorkflow,
+    masker: Masker,
+) -> Iterable[HistoryEvent]:
+    rows = _events_of(session, instance.id)
+    agencies = dict(
+        session.execute(
+            select(User.username, User.agency).where(User.username.in_({r.actor for r in rows}))
+        ).all()
+    )
+    version_ids = {r.model_version_id for r in rows if r.model_version_id is not None}
+    versions = {
+        found.id: (found.key, found.version)
+        for found in session.execute(
+            select(
+                ProcessModelVersion.id, ProcessModelVersion.key, ProcessModelVersion.version
+            ).where(ProcessModelVersion.id.in_(version_ids))
+        )
+    }
+    where = _processes_by_element(workflow)
+    for row in rows:
+        payload = json.loads(row.payload)
+        places = _places(row, payload, workflow, where)
+        stage = places[0].process if places else None
+        changes = payload.pop("changes", None)
+        key, version = versions.get(row.model_version_id or 0, (None, None))
+        yield HistoryEvent(
+            seq=row.seq,
+            at=as_utc(row.at),
+            actor=row.actor,
+            agency=agencies.get(row.actor),
+            action=row.action,
+            task_id=row.task_id,
+            model_key=key,
+            model_version=version,
+            places=tuple(places),
+            changes=tuple(_masked(changes, stage, masker)),
+            details=payload,
+            hash=row.hash,
+        )
+
+
+def _masked(changes: object, stage: str | None, masker: Masker) -> Iterable[FieldChange]:
+    if not isinstance(changes, dict):
+        return
+    for name, change in sorted(changes.items()):
+        hidden = masker(name, stage)
+        if hidden is None and isinstance(change, dict):
+            yield FieldChange(name, None, change.get("from"), change.get("to"))
+        else:
+            yield FieldChange(name, hidden or "unreadable")
