@@ -6,7 +6,8 @@ also audits the read: this page only draws what comes back. A field the
 person may not see is never sent to the browser.
 
 The case id in the URL is the internal number: it carries no personal data,
-and guessing another one gives the 403 page.
+and another agency's case answers exactly like one that does not exist (404),
+so an id reveals nothing about cases elsewhere.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 
-from engine.errors import FormInvalid
+from engine.errors import CaseNotFound, FormInvalid, NotAuthorized
 from engine.inbox import DueState, due_state
 from engine.model_labels import ModelLabels, model_labels
 from engine.start_forms import start_form
 from engine.views import WorkItemView
 from web import services
 from web.case_data import case_sections
+from web.errors import error_page
 from web.i18n import role_title, stage_title
 from web.inbox import task_url
 from web.schema_form import error_summary, errors_by_field, parse_submission, render_fields
@@ -62,9 +64,12 @@ class OpenTask:
 
 @blueprint.get("/cases/<int:instance_id>")
 @login_required
-def show(instance_id: int) -> str:
+def show(instance_id: int) -> ResponseReturnValue:
     runtime = services.runtime()
-    record = runtime.case_record(instance_id, current_user.username)
+    try:
+        record = runtime.case_record(instance_id, current_user.username)
+    except (CaseNotFound, NotAuthorized):
+        return error_page(404, _("There is no such case, or it is not one you may open."))
     case = record.case
     labels = model_labels(services.database(), case.process_key, case.model_version)
     now = runtime.clock.now()

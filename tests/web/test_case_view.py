@@ -125,14 +125,17 @@ def test_each_view_is_audited_with_only_the_fields_shown(
     assert police_fields < every_field and caseworker_fields < every_field
 
 
-def test_someone_without_work_on_the_case_gets_the_403_page(
+def test_someone_without_work_on_the_case_gets_the_page_of_a_missing_case(
     client: FlaskClient, sign_in: SignIn, protected_case: NrmCase, db: Database
 ) -> None:
+    """Another agency's case looks exactly like one that does not exist: an id reveals nothing."""
     for username in ("demo.immigration", "demo.social", "demo.auditor"):
-        response = sign_in(client, username).get(f"/cases/{protected_case.view.id}")
-        assert response.status_code == 403, username
+        signed_in = sign_in(client, username)
+        response = signed_in.get(f"/cases/{protected_case.view.id}")
+        missing = signed_in.get("/cases/999999")
+        assert response.status_code == missing.status_code == 404, username
         html = response.get_data(as_text=True)
-        assert "You are not allowed to do this" in html
+        assert html == missing.get_data(as_text=True)
         assert "Alex" not in html and MEASURES_NOTE not in html
     assert _views(db, protected_case.view.id) == []
 
