@@ -65,6 +65,8 @@ class ProcessInstance(Base):
     # partner, quoting its reference as their correlation
     partner: Mapped[str | None] = mapped_column(String(100), nullable=True)
     partner_reference: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # set while a coordinator has suspended the case: no timer fires, no task is offered
+    suspended_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
 
     model_version: Mapped[ProcessModelVersion] = relationship(lazy="joined")
 
