@@ -41,6 +41,8 @@ TIMELINE_ACTIONS = (
     "message_sent",
     "work_item_claimed",
     "work_item_reassigned",
+    "case_suspended",
+    "case_resumed",
     "case_completed",
 )
 

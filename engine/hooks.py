@@ -34,6 +34,8 @@ class Hooks:
     may_move_clock: Callable[[set[str]], bool] = lambda _roles: True
     # who may read the mechanism's statistics
     may_monitor: Callable[[set[str]], bool] = lambda _roles: True
+    # who may suspend a case (no timer fires, no task is offered) and resume it
+    may_suspend: Callable[[set[str]], bool] = lambda _roles: True
     # who may read a case's audit history
     may_read_history: Callable[[set[str]], bool] = lambda _roles: True
     # who may open a case record, given the viewer's roles and the roles of its open items

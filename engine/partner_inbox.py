@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import messages, signing
+from engine.case_suspension import refuse_if_suspended
 from engine.errors import FieldError, FormInvalid, MessageNotExpected, NotAuthorized
 from engine.forms import validate_form_data
 from engine.models import OutboundMessage, ProcessInstance, ProcessModelVersion, ReceivedMessage
@@ -143,6 +144,7 @@ class PartnerInbox:
             session.flush()  # a concurrent duplicate waits here, then fails on the unique key
             instance = _conversation_case(session, partner, envelope.correlation)
             if instance is not None and messages.is_waiting_for(session, instance, envelope.name):
+                refuse_if_suspended(instance)  # 409: the partner's outbox retries after resume
                 self._catch(session, instance, envelope.name, envelope.payload, actor, noted)
                 received.instance_id = instance.id
                 return PartnerReceipt("delivered", envelope.id, partner.name, instance.id)

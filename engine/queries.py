@@ -14,9 +14,13 @@ from engine.views import CaseView, WorkItemView
 def open_work_items(
     db: Database, role: str | None = None, actor: str | None = None
 ) -> list[WorkItemView]:
-    """Open items, optionally only those of a role and/or those an actor may work on."""
+    """Open items of cases not suspended, optionally of a role and/or that an actor may work on."""
     with db.reader() as session:
-        query = select(WorkItem, ProcessInstance.business_key).join(ProcessInstance)
+        query = (
+            select(WorkItem, ProcessInstance.business_key)
+            .join(ProcessInstance)
+            .where(ProcessInstance.suspended_at.is_(None))  # a suspended case offers nothing
+        )
         if role is not None:
             query = query.where(WorkItem.role == role)
         if actor is not None:

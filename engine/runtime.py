@@ -22,7 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import audit, clock, messages, queries
+from engine import audit, case_suspension, clock, messages, queries
 from engine.case_reads import CaseReads
 from engine.clock import Clock, FixedClock, SystemClock, as_utc
 from engine.db import Database
@@ -116,6 +116,7 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
             if item.assignee not in (None, actor):
                 raise AlreadyClaimed(f"work item {work_item_id} is claimed by someone else")
             instance = item.instance
+            case_suspension.refuse_if_suspended(instance)
             schema = self.forms.get(session, instance.model_version_id, item.form)
             validate_form_data(schema, data)
             workflow = self._load(instance)
@@ -150,6 +151,7 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
             ).one_or_none()
             if instance is None:
                 raise CaseNotFound(f"no case {correlation}")
+            case_suspension.refuse_if_suspended(instance)
             if not messages.is_waiting_for(session, instance, message):
                 raise MessageNotExpected(f"case {correlation} is not waiting for '{message}'")
             return self._catch(session, instance, message, payload, actor)
@@ -158,7 +160,7 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
         """Advance every case with a timer due before ``now``; return how many timers fired."""
         now = now or self.clock.now()
         with self.db.reader() as session:
-            due = select(TimerJob.instance_id).where(TimerJob.due_at < now).distinct().limit(limit)
+            due = case_suspension.cases_with_timers_due(now, limit)
             instance_ids = list(session.scalars(due))
         fired = 0
         for instance_id in instance_ids:
@@ -290,8 +292,9 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
             jobs = list(session.scalars(query))
             if not jobs:
                 return 0  # another worker took them, or they are gone
-            instance = session.get(ProcessInstance, instance_id)
-            assert instance is not None  # timer jobs cascade with their case
+            instance = case_suspension.running_case_for_timers(session, instance_id, self.db)
+            if instance is None:
+                return 0  # suspended since its due timers were read: they wait for the resume
             workflow = self._load(instance)
             step = _Step()
             self._run(workflow, step, "timer", workflow.refresh_timers)

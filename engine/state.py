@@ -2,14 +2,23 @@
 
 The workflow converter is replaced by one that leaves out the spec and the
 subprocess specs (they live once on the model version) and takes the cached
-spec objects on load. The document keeps SpiffWorkflow's
-``serializer_version`` so older states go through its migrations on load.
+spec objects on load.
+
+A case can outlive many releases, so the document carries two format
+versions: SpiffWorkflow's ``serializer_version`` (its migrations run first)
+and :data:`STATE_VERSION_KEY`, nrmflow's own (for changes to what nrmflow
+keeps in task data or in this converter). On load the library migrates,
+then every nrmflow migration from the stored version up to
+:data:`STATE_VERSION` runs in order. A document without the key predates it
+and is version 1. A document newer than this code is refused: guessing at a
+format written by a later release could silently lose case data.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +31,26 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import (
 )
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from engine.errors import WorkflowFailed
+
+STATE_VERSION_KEY = "nrmflow_state_version"
+
+Migration = Callable[[dict[str, Any]], None]
+
+# MIGRATIONS[n - 1] turns a version n document into version n + 1, in place;
+# STATE_VERSION follows: to change the stored format, add one entry here.
+# Never edit or remove an entry: cases saved by every release since must keep loading.
+MIGRATIONS: tuple[Migration, ...] = ()
+STATE_VERSION = len(MIGRATIONS) + 1
+
+
+class StateFormatUnsupported(WorkflowFailed):
+    """A stored state this code cannot read (saved by a newer nrmflow): upgrade, never guess.
+
+    A :class:`WorkflowFailed`, so the timer worker logs it and leaves the timer
+    due, and the case keeps its state until the right release runs.
+    """
 
 
 class SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -46,15 +75,50 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class StateSerializer(BpmnWorkflowSerializer):
+    """Stamps nrmflow's format version beside the library's ``serializer_version``."""
+
+    def to_dict(self, obj: Any, **kwargs: Any) -> dict[str, Any]:
+        document: dict[str, Any] = super().to_dict(obj, **kwargs)
+        if isinstance(obj, BpmnWorkflow):
+            document[STATE_VERSION_KEY] = STATE_VERSION
+        return document
+
+
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = SpeclessWorkflowConverter
 REGISTRY = BpmnWorkflowSerializer.configure(_config)
-SERIALIZER = BpmnWorkflowSerializer(REGISTRY)
+SERIALIZER = StateSerializer(REGISTRY)
 
 
 def dump_state(workflow: BpmnWorkflow) -> bytes:
     """gzip'd JSON text: never JSONB, which reorders the keys task data depends on."""
     return gzip.compress(SERIALIZER.serialize_json(workflow).encode("utf-8"))
+
+
+def migrate_document(
+    document: dict[str, Any], migrations: Sequence[Migration] = MIGRATIONS
+) -> dict[str, Any]:
+    """Bring a stored document, in place, to the format this code reads.
+
+    ``migrations`` is a parameter only so that tests can exercise the chain
+    before nrmflow has needed a migration of its own.
+    """
+    newest = len(migrations) + 1
+    stored = document.pop(STATE_VERSION_KEY, 1)
+    if type(stored) is not int or stored < 1:  # not a bool either
+        raise StateFormatUnsupported(
+            f"the stored case state has an unreadable format version ({stored!r})"
+        )
+    if stored > newest:
+        raise StateFormatUnsupported(
+            f"the case was saved in state format {stored}, newer than the {newest} this "
+            "nrmflow reads; upgrade nrmflow before opening it"
+        )
+    SERIALIZER.migrate(document)
+    for migration in migrations[stored - 1 :]:
+        migration(document)
+    return document
 
 
 def load_state(
@@ -63,8 +127,7 @@ def load_state(
     subprocess_specs: dict[str, BpmnProcessSpec],
     script_engine: PythonScriptEngine,
 ) -> BpmnWorkflow:
-    document = json.loads(gzip.decompress(packed))
-    SERIALIZER.migrate(document)
+    document = migrate_document(json.loads(gzip.decompress(packed)))
     workflow = SERIALIZER.from_dict(document, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = script_engine
     return workflow

@@ -1,7 +1,9 @@
 """Commands on a work item that leave the workflow as it is: claim, give back, reassign, draft.
 
 They change only the inbox row (and the audit log), so they never load or
-save a workflow; mixed into :class:`engine.runtime.Runtime`.
+save a workflow; mixed into :class:`engine.runtime.Runtime`. Claiming and
+drafting are work on the case, refused while it is suspended; giving an item
+back or reassigning it is not.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from engine import audit
+from engine.case_suspension import refuse_if_suspended
 from engine.errors import (
     AlreadyClaimed,
     FieldError,
@@ -44,6 +47,7 @@ class WorkItemCommands:
     def claim(self, work_item_id: int, actor: str) -> WorkItemView:
         with self._transaction() as session:
             item = self._authorized_item(session, work_item_id, actor)
+            refuse_if_suspended(item.instance)
             claimed = session.execute(
                 update(WorkItem)
                 .where(WorkItem.id == item.id)
@@ -98,6 +102,7 @@ class WorkItemCommands:
             raise FormInvalid([FieldError("", "the draft is too large to keep")])
         with self._transaction() as session:
             item = self._authorized_item(session, work_item_id, actor)
+            refuse_if_suspended(item.instance)
             if item.assignee not in (None, actor):
                 raise AlreadyClaimed(f"work item {work_item_id} is claimed by someone else")
             item.draft, item.draft_by = draft, actor

@@ -8,10 +8,15 @@ person may not see is never sent to the browser.
 The case id in the URL is the internal number: it carries no personal data,
 and another agency's case answers exactly like one that does not exist (404),
 so an id reveals nothing about cases elsewhere.
+
+The NRM coordinator suspends and resumes a case from this page; the engine
+checks who may (a 403 page for anyone else) and keeps the reason in the
+audit trail, not on the page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +26,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 
+from engine import case_suspension
 from engine.errors import CaseNotFound, FormInvalid, NotAuthorized
 from engine.inbox import DueState, due_state
 from engine.model_labels import ModelLabels, model_labels
@@ -45,6 +51,8 @@ ACTIONS = {
     "work_item_claimed": lazy_gettext("Task claimed"),
     "work_item_reassigned": lazy_gettext("Task reassigned"),
     "case_completed": lazy_gettext("Case closed"),
+    "case_suspended": lazy_gettext("Case suspended"),
+    "case_resumed": lazy_gettext("Case resumed"),
 }
 STATUSES = {
     "running": lazy_gettext("Open"),
@@ -92,7 +100,44 @@ def show(instance_id: int) -> ResponseReturnValue:
         ],
         task_url=task_url,
         role_title=role_title,
+        suspended_since=case_suspension.suspended_since(services.database(), case.id),
+        may_suspend=runtime.hooks.may_suspend(roles),
+        reason_max=case_suspension.REASON_MAX_LENGTH,
     )
+
+
+@blueprint.post("/cases/<int:instance_id>/suspend")
+@login_required
+def suspend(instance_id: int) -> ResponseReturnValue:
+    """The coordinator pauses the case: no timer fires and no task is offered until resumed."""
+    return _suspension(instance_id, case_suspension.suspend, _("The case is suspended."))
+
+
+@blueprint.post("/cases/<int:instance_id>/resume")
+@login_required
+def resume(instance_id: int) -> ResponseReturnValue:
+    """Timers that fell due while it was suspended fire on the worker's next pass."""
+    return _suspension(instance_id, case_suspension.resume, _("The case is running again."))
+
+
+def _suspension(
+    instance_id: int, command: Callable[..., case_suspension.Suspension], done: str
+) -> ResponseReturnValue:
+    runtime = services.runtime()
+    reason = request.form.get("reason", "")
+    try:
+        command(runtime, instance_id, reason, current_user.username, runtime.hooks.may_suspend)
+    except FormInvalid:
+        flash(
+            _(
+                "Give a reason, of at most %(count)d characters.",
+                count=case_suspension.REASON_MAX_LENGTH,
+            ),
+            "error",
+        )
+    else:
+        flash(done, "success")
+    return redirect(url_for("cases.show", instance_id=instance_id), 303)
 
 
 @blueprint.route("/referrals/new", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from flask import Flask, render_template
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from engine.case_suspension import SuspensionConflict
 from engine.errors import (
     AlreadyClaimed,
     CaseNotFound,
@@ -22,6 +23,7 @@ from engine.errors import (
     TaskNotReady,
     UserNotFound,
 )
+from engine.state import StateFormatUnsupported
 from web import api
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ STATUS_OF: dict[type[EngineError], int] = {
     AlreadyClaimed: 409,
     StaleRevision: 409,
     MessageNotExpected: 409,
+    StateFormatUnsupported: 503,
+    SuspensionConflict: 409,
 }
 
 

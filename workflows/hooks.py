@@ -33,6 +33,11 @@ def may_monitor(role_names: set[str]) -> bool:
     return visibility.COORDINATOR in role_names
 
 
+def may_suspend(role_names: set[str]) -> bool:
+    """The NRM coordinator pauses a case that must wait for something outside the process."""
+    return visibility.COORDINATOR in role_names
+
+
 def may_read_history(role_names: set[str]) -> bool:
     """Auditors (ombudsperson, rapporteur, inspector) and the coordinator read case histories."""
     return bool(role_names & {"auditor", visibility.COORDINATOR})
@@ -51,5 +56,6 @@ def build_hooks(settings: Settings, limits: TimeLimits | None = None) -> Hooks:
         may_read_history=may_read_history,
         may_move_clock=may_move_clock,
         may_monitor=may_monitor,
+        may_suspend=may_suspend,
         visible_data=visibility.visible_data,
     )

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engine import partner_inbox
 from engine.audit import verify as verify_audit
 from engine.bundle import Bundle
+from engine.case_suspension import CaseSuspended, resume, suspend
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.deploy import deploy_bundle
@@ -154,6 +155,21 @@ def test_a_partner_cannot_reach_a_case_that_never_wrote_to_it(
         )
     assert runtime.case(case.id).status == "waiting"
     assert _count(db, ReceivedMessage) == 0 and _audit(db, "message_received") == []
+
+
+def test_a_suspended_case_refuses_a_reply_until_it_is_resumed(
+    db: Database, clock: FixedClock
+) -> None:
+    """The refusal is a 409 for the partner, whose outbox retries; nothing is recorded meanwhile."""
+    runtime = _runtime(db, clock)
+    case = runtime.start("message_case", {"topic": "documents"}, "clara")
+    suspend(runtime, case.id, "Waiting for a court order", "clara", None)
+    headers, body = _signed(ORIGIN, "partner_reply", case.business_key, {"ok": True})
+    with pytest.raises(CaseSuspended):
+        runtime.receive_partner_message(headers, body)
+    assert _count(db, ReceivedMessage) == 0 and _audit(db, "message_received") == []
+    resume(runtime, case.id, None, "clara", None)
+    assert runtime.receive_partner_message(headers, body).status == "delivered"
 
 
 def test_a_message_nothing_waits_for_is_refused_and_can_come_again_later(

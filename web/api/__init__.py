@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import EngineError
 from web.api import (  # noqa: F401  (imported to register their routes)
+    case_suspension,
     cases,
     clock,
     messages,

@@ -14,6 +14,7 @@ from flask import Response, json
 from werkzeug.exceptions import HTTPException
 
 from engine.api_tokens import TokenRejected
+from engine.case_suspension import CaseClosed, CaseNotSuspended, CaseSuspended
 from engine.errors import (
     AlreadyClaimed,
     CaseNotFound,
@@ -50,6 +51,9 @@ ENGINE_ERRORS: tuple[tuple[type[EngineError], int, str, str], ...] = (
     (TaskNotReady, 409, "task-not-ready", "The work item is no longer open"),
     (AlreadyClaimed, 409, "already-claimed", "The work item is claimed by someone else"),
     (StaleRevision, 409, "stale-revision", "The case changed meanwhile"),
+    (CaseSuspended, 409, "case-suspended", "The case is suspended"),
+    (CaseNotSuspended, 409, "case-not-suspended", "The case is not suspended"),
+    (CaseClosed, 409, "case-closed", "The case is closed"),
     (MessageNotExpected, 409, "message-not-expected", "The case is not waiting for it"),
     (FormInvalid, 422, "invalid-data", "The data does not satisfy the form"),
     (ModelInvalid, 422, "model-invalid", "The bundle is not valid"),
