@@ -24,7 +24,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.clock import as_utc
+from engine.clock import as_utc, iso_duration
 from engine.db import Database
 from engine.errors import CaseNotFound, EngineError, FieldError, FormInvalid, NotAuthorized
 from engine.models import ProcessInstance, TimerJob
@@ -98,7 +98,7 @@ def resume(
         now = runtime.clock.now()
         suspended_for = max(now - as_utc(instance.suspended_at), timedelta(0))
         instance.suspended_at = None
-        noted = {"suspended_for": _iso_duration(suspended_for)}
+        noted = {"suspended_for": iso_duration(suspended_for)}
         if reason:
             noted["reason"] = reason
         _audit(session, instance, actor, "case_resumed", noted, now)
@@ -196,10 +196,3 @@ def _audit(
 ) -> None:
     event = audit.PendingEvent(actor, action, instance.id, None, instance.model_version_id, payload)
     audit.append(session, [event], now)
-
-
-def _iso_duration(delta: timedelta) -> str:
-    # imported here: engine.training_clock imports the runtime, which imports this module
-    from engine.training_clock import iso_duration
-
-    return iso_duration(delta)

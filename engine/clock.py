@@ -52,6 +52,26 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def iso_duration(delta: timedelta) -> str:
+    """``P60D``, ``PT36H``, ``PT1H30M``: ISO 8601 in days, hours, minutes and seconds."""
+    seconds = delta.total_seconds()
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3_600)
+    minutes, seconds = divmod(seconds, 60)
+    time = "".join(
+        f"{_number(value)}{unit}"
+        for value, unit in ((hours, "H"), (minutes, "M"), (round(seconds, 6), "S"))
+        if value
+    )
+    if not days and not time:
+        return "PT0S"
+    return "P" + (f"{_number(days)}D" if days else "") + (f"T{time}" if time else "")
+
+
+def _number(value: float) -> str:
+    return f"{value:f}".rstrip("0").rstrip(".")
+
+
 _SYSTEM_CLOCK = SystemClock()
 _current: ContextVar[Clock | None] = ContextVar("nrmflow_clock", default=None)
 

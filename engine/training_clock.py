@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.clock import Clock, FixedClock, SystemClock, as_utc
+from engine.clock import Clock, FixedClock, SystemClock, as_utc, iso_duration
 from engine.config import Settings
 from engine.db import Database
 from engine.errors import EngineError, NotAuthorized
@@ -137,26 +137,6 @@ def check_step(delta: timedelta) -> None:
         raise ClockRefused("the clock only moves forward: give a positive number of days or hours")
     if delta > MAX_STEP:
         raise ClockRefused(f"the clock moves at most {MAX_STEP.days} days at once")
-
-
-def iso_duration(delta: timedelta) -> str:
-    """``P60D``, ``PT36H``, ``PT1H30M``: ISO 8601 in days, hours, minutes and seconds."""
-    seconds = delta.total_seconds()
-    days, seconds = divmod(seconds, 86_400)
-    hours, seconds = divmod(seconds, 3_600)
-    minutes, seconds = divmod(seconds, 60)
-    time = "".join(
-        f"{_number(value)}{unit}"
-        for value, unit in ((hours, "H"), (minutes, "M"), (round(seconds, 6), "S"))
-        if value
-    )
-    if not days and not time:
-        return "PT0S"
-    return "P" + (f"{_number(days)}D" if days else "") + (f"T{time}" if time else "")
-
-
-def _number(value: float) -> str:
-    return f"{value:f}".rstrip("0").rstrip(".")
 
 
 def deployment_clock(settings: Settings, db: Database) -> Clock:

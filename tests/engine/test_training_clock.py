@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from cli.main import Context, main
 from engine.audit import verify
-from engine.clock import FixedClock, SystemClock, as_utc
+from engine.clock import FixedClock, SystemClock, as_utc, iso_duration
 from engine.config import load_settings
 from engine.db import Database
 from engine.errors import NotAuthorized, UserNotFound
@@ -25,7 +25,6 @@ from engine.training_clock import (
     clock_step,
     deployment_clock,
     fire_in_order,
-    iso_duration,
     wall_clock,
 )
 from tests.engine.helpers import sample_runtime, tamper_spec
