@@ -14,7 +14,6 @@ and its workflow loader) rather than another mixin on it.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,11 +28,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.bundle import Bundle, unpack_files
 from engine.clock import as_utc
 from engine.derived import pending_timers
 from engine.errors import CaseNotFound, ModelNotFound, NotAuthorized
-from engine.model_sources import BPMN_NS, bpmn_processes
+from engine.model_sources import (
+    ModelSources,
+    ParsedVersions,
+    ProcessSource,
+    sources_of_bundle,
+)
 from engine.models import AuditEvent, ProcessInstance, ProcessModelVersion, User, WorkItem
 from engine.users import find_user
 from engine.views import CaseView
@@ -119,67 +122,7 @@ class CaseDiagram:
     events_by_element: dict[str, list[int]]  # element id → sequence numbers
 
 
-# ----------------------------------------------------------------- what the model says
-
-
-@dataclass(frozen=True)
-class ProcessSource:
-    xml: bytes  # the whole file that defines the process, as the viewer draws it
-    flows: Mapping[tuple[str, str], tuple[str, ...]]  # (source, target) → flow ids
-    call_activities: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class ModelSources:
-    processes: Mapping[str, ProcessSource]
-    forms: Mapping[str, dict[str, Any]]
-
-
-def sources_of_bundle(bundle: Bundle) -> ModelSources:
-    """Each process of a bundle with its file, its sequence flows and its call activities."""
-    processes: dict[str, ProcessSource] = {}
-    for process, content in bpmn_processes(bundle):
-        flows: dict[tuple[str, str], tuple[str, ...]] = {}
-        for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
-            key = (flow.get("sourceRef") or "", flow.get("targetRef") or "")
-            flows[key] = (*flows.get(key, ()), flow.get("id") or "")
-        calls = {
-            call.get("id") or "": call.get("calledElement") or ""
-            for call in process.iter(f"{{{BPMN_NS}}}callActivity")
-        }
-        processes.setdefault(process.get("id") or "", ProcessSource(content, flows, calls))
-    forms = {}
-    for path, content in bundle.with_suffix(".json").items():
-        schema = json.loads(content)
-        if isinstance(schema, dict):
-            forms[path] = schema
-    return ModelSources(processes, forms)
-
-
-class _SourcesCache:
-    """Model versions never change, so their parsed sources are kept by version id."""
-
-    def __init__(self) -> None:
-        self._sources: dict[int, ModelSources] = {}
-        self._lock = threading.Lock()
-
-    def get(self, session: Session, model_version_id: int) -> ModelSources:
-        found = self._sources.get(model_version_id)
-        if found is None:
-            packed = session.scalar(
-                select(ProcessModelVersion.source_files).where(
-                    ProcessModelVersion.id == model_version_id
-                )
-            )
-            if packed is None:
-                raise ModelNotFound(f"no model version {model_version_id}")
-            found = sources_of_bundle(Bundle(unpack_files(packed)))
-            with self._lock:
-                self._sources[model_version_id] = found
-        return found
-
-
-_sources = _SourcesCache()
+_sources: ParsedVersions[ModelSources] = ParsedVersions(sources_of_bundle)
 
 
 # ----------------------------------------------------------------- where the case stands
@@ -288,7 +231,7 @@ def case_history(
     with runtime._transaction() as session:
         roles, instance = _readable_case(runtime, session, instance_id, actor)
         workflow = runtime._load(instance)
-        sources = _sources.get(session, instance.model_version_id)
+        sources = _sources.get(session, ProcessModelVersion.id == instance.model_version_id)
         masker = policy(roles, sources.forms)
         events = list(_history_events(session, instance, workflow, masker))
         revealed = sorted({c.field for e in events for c in e.changes if c.shown})
@@ -311,7 +254,7 @@ def case_diagram(
     with runtime._transaction() as session:
         _roles, instance = _readable_case(runtime, session, instance_id, actor)
         workflow = runtime._load(instance)
-        sources = _sources.get(session, instance.model_version_id)
+        sources = _sources.get(session, ProcessModelVersion.id == instance.model_version_id)
         process = process or workflow.spec.name
         source = sources.processes.get(process)
         if source is None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,9 +43,9 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.bundle import Bundle, unpack_files
+from engine.bundle import Bundle
 from engine.clock import as_utc
-from engine.model_sources import BPMN_NS, bpmn_processes
+from engine.model_sources import BPMN_NS, ParsedVersions, bpmn_processes
 from engine.models import AuditEvent, ProcessModelVersion
 
 _STEP_ACTIONS = ("task_completed", "engine_steps")
@@ -149,26 +148,7 @@ def _read_scope(
                 tasks_of[key].append(task)
 
 
-class _Graphs:
-    """Flow graphs by content hash: versions never change, so they are parsed once."""
-
-    def __init__(self) -> None:
-        self._graphs: dict[str, FlowGraph] = {}
-        self._lock = threading.Lock()
-
-    def of_version(self, session: Session, model_version_id: int) -> FlowGraph:
-        where = ProcessModelVersion.id == model_version_id
-        content_hash = session.scalar(select(ProcessModelVersion.content_hash).where(where))
-        found = self._graphs.get(content_hash or "")
-        if found is None:
-            packed = session.scalar(select(ProcessModelVersion.source_files).where(where))
-            found = flow_graph_of_bundle(Bundle(unpack_files(packed or b"")))
-            with self._lock:
-                self._graphs[content_hash or ""] = found
-        return found
-
-
-graphs = _Graphs()
+graphs: ParsedVersions[FlowGraph] = ParsedVersions(flow_graph_of_bundle)
 
 
 def completed_tasks(
@@ -205,7 +185,7 @@ def completed_tasks(
             continue
         task = body.get("task") or ""
         if version_id not in by_version:
-            by_version[version_id] = graphs.of_version(session, version_id)
+            by_version[version_id] = graphs.get(session, ProcessModelVersion.id == version_id)
         duration = _duration(by_version[version_id], last_done, instance_id, task, seq, at)
         if duration is not None:
             found.append(duration)

@@ -8,17 +8,13 @@ a later version). Versions never change, so labels are cached by content hash.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
-from engine.bundle import Bundle, unpack_files
+from engine.bundle import Bundle
 from engine.db import Database
-from engine.errors import ModelNotFound
-from engine.model_sources import bpmn_trees
+from engine.model_sources import ParsedVersions, bpmn_trees
 from engine.models import ProcessModelVersion
 
 
@@ -72,29 +68,12 @@ def _field_label(name: str, prop: dict[str, Any], form_title: str) -> FieldLabel
     return FieldLabel(name, title, form_title, kind, choices)
 
 
-class _Cache:
-    def __init__(self) -> None:
-        self._labels: dict[str, ModelLabels] = {}
-        self._lock = threading.Lock()
-
-    def get(self, db: Database, key: str, version: int) -> ModelLabels:
-        where = (ProcessModelVersion.key == key, ProcessModelVersion.version == version)
-        with db.reader() as session:
-            content_hash = session.scalar(select(ProcessModelVersion.content_hash).where(*where))
-            if content_hash is None:
-                raise ModelNotFound(f"no version {version} of process model '{key}'")
-            found = self._labels.get(content_hash)
-            if found is None:
-                packed = session.scalar(select(ProcessModelVersion.source_files).where(*where))
-                found = labels_of_bundle(Bundle(unpack_files(packed or b"")))
-                with self._lock:
-                    self._labels[content_hash] = found
-        return found
-
-
-_cache = _Cache()
+_labels: ParsedVersions[ModelLabels] = ParsedVersions(labels_of_bundle)
 
 
 def model_labels(db: Database, key: str, version: int) -> ModelLabels:
     """The labels of version ``version`` of process model ``key``."""
-    return _cache.get(db, key, version)
+    with db.reader() as session:
+        return _labels.get(
+            session, ProcessModelVersion.key == key, ProcessModelVersion.version == version
+        )

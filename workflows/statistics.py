@@ -89,7 +89,7 @@ def diagram_heat(db: Database, clock: Clock, actor: str, key: str) -> DiagramHea
         version = latest_version(session, key)
         if version is None:
             return None
-        graph = graphs.of_version(session, version.id)
+        graph = graphs.get(session, ProcessModelVersion.id == version.id)
         tasks = graph.tasks_of.get(key, ())
         by_task: dict[str, list[timedelta]] = defaultdict(list)
         for item in completed_tasks(session):
