@@ -19,7 +19,6 @@ from typing import Any
 import click
 
 from engine.accounts import check_password_policy, set_password
-from engine.audit_search import verify_chain
 from engine.bundle import read_bundle
 from engine.config import Settings, load_settings
 from engine.db import Database
@@ -371,29 +370,6 @@ def worker(ctx: Context, once: bool) -> None:
         time.sleep(ctx.settings.worker_poll_seconds)
 
 
-@main.group()
-def audit() -> None:
-    """The audit chain."""
-
-
-@audit.command("verify")
-@json_option
-def audit_verify(ctx: Context) -> None:
-    """Check the whole hash chain; exit 1 naming the first bad event."""
-    result = verify_chain(ctx.db)
-    if result.intact:
-        ctx.emit(
-            {"intact": True, "events": result.count, "last_hash": result.last_hash},
-            f"audit chain intact: {result.count} events, last hash {result.last_hash}",
-        )
-        return
-    ctx.emit(
-        {"intact": False, "first_bad_seq": result.first_bad_seq, "reason": result.reason},
-        f"audit chain BROKEN at event {result.first_bad_seq}: {result.reason}",
-    )
-    sys.exit(1)
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
@@ -405,4 +381,4 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 # Commands grouped by subject live in modules of their own and attach themselves to ``main``.
-from cli import audit_export, cases, doctor, partners, tokens, training  # noqa: E402,F401  (imported to register)
+from cli import audit, cases, doctor, partners, tokens, training  # noqa: E402,F401  (imported to register)

@@ -1,4 +1,4 @@
-"""``nrmflow audit export`` and ``nrmflow audit verify-export``: the log outside the system.
+"""``nrmflow audit``: verify the hash chain, and export it to anchor it outside the system.
 
 An export is the operator's way to anchor the chain somewhere nobody with
 database access can reach: the last exported event's hash, printed as
@@ -17,7 +17,7 @@ from typing import TextIO
 
 import click
 
-from cli.main import CLI_ACTOR, Context, audit, json_option
+from cli.main import CLI_ACTOR, Context, json_option, main
 from engine.audit_export import (
     FORMATS,
     Anchor,
@@ -26,10 +26,33 @@ from engine.audit_export import (
     tallied,
     verify_export,
 )
-from engine.audit_search import AuditFilters, begin_export, export_rows
+from engine.audit_search import AuditFilters, begin_export, export_rows, verify_chain
 from engine.clock import as_utc
 
 ANCHOR = re.compile(r"(?:anchor:\s*)?seq\s+(?P<seq>\d+)\s+sha256\s+(?P<sha256>[0-9a-f]{64})")
+
+
+@main.group()
+def audit() -> None:
+    """The audit chain."""
+
+
+@audit.command("verify")
+@json_option
+def audit_verify(ctx: Context) -> None:
+    """Check the whole hash chain; exit 1 naming the first bad event."""
+    result = verify_chain(ctx.db)
+    if result.intact:
+        ctx.emit(
+            {"intact": True, "events": result.count, "last_hash": result.last_hash},
+            f"audit chain intact: {result.count} events, last hash {result.last_hash}",
+        )
+        return
+    ctx.emit(
+        {"intact": False, "first_bad_seq": result.first_bad_seq, "reason": result.reason},
+        f"audit chain BROKEN at event {result.first_bad_seq}: {result.reason}",
+    )
+    sys.exit(1)
 
 
 def _moment(_ctx: click.Context, _param: click.Parameter, text: str | None) -> datetime | None:
