@@ -34,6 +34,15 @@ class ModelLabels:
     fields: Mapping[str, FieldLabel]
     elements: Mapping[str, str]  # BPMN element id → its name
 
+    def element_title(self, element_id: str) -> str:
+        """An element by its name in the diagram, else its id made readable."""
+        return self.elements.get(element_id) or readable(element_id)
+
+
+def readable(identifier: str) -> str:
+    """``decide_reasonable_grounds`` → "Decide reasonable grounds": a name when none is given."""
+    return identifier.replace("_", " ").capitalize()
+
 
 def labels_of_bundle(bundle: Bundle) -> ModelLabels:
     """Labels of every form property and named BPMN element; the first form (by path) wins."""
@@ -64,7 +73,7 @@ def _field_label(name: str, prop: dict[str, Any], form_title: str) -> FieldLabel
     if not isinstance(titles, list) or len(titles) != len(enum):
         titles = enum
     choices = {str(value): str(title) for value, title in zip(enum, titles, strict=True)}
-    title = str(prop.get("title") or name.replace("_", " ").capitalize())
+    title = str(prop.get("title") or readable(name))
     return FieldLabel(name, title, form_title, kind, choices)
 
 

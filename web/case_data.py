@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import format_datetime, lazy_gettext
 from flask_babel import gettext as _
 
-from engine.model_labels import FieldLabel
+from engine.model_labels import FieldLabel, readable
 from workflows.visibility import CATEGORIES, CATEGORY_OF
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
@@ -121,7 +121,7 @@ def _entry(
 ) -> Entry:
     field = fields.get(name)
     if field is None:  # set by the diagram: its values are identifiers, not a person's words
-        label = str(DERIVED_LABELS.get(name) or _humanize(name))
+        label = str(DERIVED_LABELS.get(name) or readable(name))
         return Entry(name, label, format_value(value, {}, humanize=True))
     return Entry(name, labels[name], format_value(value, field.choices))
 
@@ -138,18 +138,14 @@ def format_value(value: Any, choices: Mapping[str, str], humanize: bool = False)
         if not value:
             return _("Received")
         return "; ".join(
-            f"{_humanize(str(key))}: {format_value(item, {}, humanize)}"
+            f"{readable(str(key))}: {format_value(item, {}, humanize)}"
             for key, item in value.items()
         )
     text = str(value)
     if text in choices:
         return choices[text]
     if humanize and _IDENTIFIER.fullmatch(text):
-        return _humanize(text)
+        return readable(text)
     if humanize and _TIMESTAMP.fullmatch(text):
         return format_datetime(datetime.fromisoformat(text), "medium")
     return text
-
-
-def _humanize(identifier: str) -> str:
-    return identifier.replace("_", " ").capitalize()

@@ -174,4 +174,4 @@ def _task_title(task: str | None, labels: ModelLabels) -> str:
     """A task, timer or message by its name in the diagram, else by its id."""
     if not task:
         return ""
-    return str(labels.elements.get(task) or task.replace("_", " ").capitalize())
+    return labels.element_title(task)

@@ -37,7 +37,7 @@ from engine.case_history import CaseHistory, FieldChange, HistoryEvent, case_dia
 from engine.case_history import record_reason as record_reason_event
 from engine.clock import as_utc
 from engine.errors import ModelNotFound
-from engine.model_labels import ModelLabels, model_labels
+from engine.model_labels import ModelLabels, model_labels, readable
 from engine.training_clock import wall_clock
 from web import services
 from web.case_data import DERIVED_LABELS, format_value
@@ -183,8 +183,8 @@ def _row(event: HistoryEvent, labels: ModelLabels) -> Row:
     return Row(
         event=event,
         actor=_("The system") if event.actor.startswith("system:") else event.actor,
-        action=str(ACTIONS.get(event.action, event.action.replace("_", " ").capitalize())),
-        tasks=_unique(_element_title(p.element, labels) for p in event.places)
+        action=str(ACTIONS.get(event.action, readable(event.action))),
+        tasks=_unique(labels.element_title(p.element) for p in event.places)
         or _fallback_task(event.details, labels),
         changes=[_change(change, labels) for change in event.changes],
         fields_named=[_field_label(n, labels) for n in named] if isinstance(named, list) else [],
@@ -208,17 +208,13 @@ def _field_label(name: str, labels: ModelLabels) -> str:
     found = labels.fields.get(str(name))
     if found is not None:
         return found.title
-    return str(DERIVED_LABELS.get(str(name)) or str(name).replace("_", " ").capitalize())
-
-
-def _element_title(element: str, labels: ModelLabels) -> str:
-    return str(labels.elements.get(element) or element.replace("_", " ").capitalize())
+    return str(DERIVED_LABELS.get(str(name)) or readable(str(name)))
 
 
 def _fallback_task(details: dict[str, Any], labels: ModelLabels) -> list[str]:
     """A timer, task or message an event names but the case's workflow no longer holds."""
     named = details.get("task") or details.get("timer") or details.get("message")
-    return [_element_title(str(named), labels)] if named else []
+    return [labels.element_title(str(named))] if named else []
 
 
 def _unique(items: Any) -> list[str]:

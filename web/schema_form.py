@@ -26,6 +26,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from engine.errors import FieldError
+from engine.model_labels import readable
 
 TEXTAREA_ABOVE = 200  # maxLength above which a string gets a text area
 RADIOS_UP_TO = 4  # options shown as radios; more become a select
@@ -193,7 +194,7 @@ def schema_fields(
             "key": key,
             "name": html_name,
             "id": f"field-{html_name}",
-            "label": str(prop.get("title") or name.replace("_", " ").capitalize()),
+            "label": str(prop.get("title") or readable(name)),
             "help": str(prop.get("description") or ""),
             "required": required,
             "error": problem_sentence(errors[key]) if key in errors else "",

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.clock import as_utc
 from engine.durations import TaskDuration, spread
-from engine.model_labels import ModelLabels
+from engine.model_labels import ModelLabels, readable
 from engine.models import WorkItem
 from workflows.roles import ROLES_BY_KEY
 from workflows.small_cells import SMALLEST_SHOWN, CountSheet, Key, Shown
@@ -116,10 +116,7 @@ class Facts:
 
 
 def median_value(durations: list[timedelta]) -> Value:
-    found = spread(durations)
-    if found is None or found.count < SMALLEST_SHOWN:
-        return Value("duration", None, "too_few")
-    return Value("duration", found.median.total_seconds(), "count")
+    return _spread_values(durations)[0]
 
 
 Plan = Callable[[], Figure]  # draws a figure once suppression has run
@@ -404,5 +401,4 @@ def _spread_values(durations: list[timedelta]) -> tuple[Value, Value]:
 
 
 def task_name(labels: ModelLabels | None, task: str) -> str:
-    named = labels.elements.get(task) if labels else None
-    return named or task.replace("_", " ").capitalize()
+    return labels.element_title(task) if labels else readable(task)
