@@ -26,7 +26,7 @@ from web import services
 from web.i18n import stage_title
 from web.svg_charts import Bar, bar_chart
 from workflows.statistics import Dashboard, DiagramHeat, dashboard, diagram_heat
-from workflows.statistics_figures import Figure, Value
+from workflows.statistics_values import Figure, Value
 
 blueprint = Blueprint("monitoring", __name__)
 

@@ -34,18 +34,16 @@ from engine.model_labels import model_labels
 from engine.model_versions import latest_version
 from engine.models import AuditEvent, ProcessInstance, ProcessModelVersion, WorkItem
 from workflows.hooks import CASE_PROCESS
+from workflows.statistics_durations import median_value, task_name
 from workflows.statistics_figures import (
     DECISIONS,
     RG_TARGET_TIMER,
     RG_TASK,
     CaseFacts,
     Facts,
-    Figure,
-    Value,
     figures,
-    median_value,
-    task_name,
 )
+from workflows.statistics_values import Figure, Value
 
 
 @dataclass(frozen=True)

@@ -12,27 +12,24 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from engine.clock import as_utc
-from engine.durations import TaskDuration, spread
-from engine.model_labels import ModelLabels, readable
+from engine.durations import TaskDuration
+from engine.model_labels import ModelLabels
 from engine.models import WorkItem
 from workflows.roles import ROLES_BY_KEY
 from workflows.small_cells import SMALLEST_SHOWN, CountSheet, Key, Shown
 from workflows.stages import stage_title
+from workflows.statistics_durations import duration_figures
+from workflows.statistics_values import N_, Figure, Row, Value
 
 RG_TASK = "decide_reasonable_grounds"
 RG_TARGET_TIMER = "rg_target_missed"
 PROFILE_FIELDS = ("sex", "age_group", "nationality_group")
 EXPLOITATION_FIELD = "exploitation_types"
 NOT_RECORDED = "not_recorded"
-
-
-def N_(text: str) -> str:
-    """Marks a title for translation; web translates it when shown."""
-    return text
 
 
 # (task, field, title): every decision a form records, in the order of a case
@@ -67,32 +64,6 @@ DECISIONS_COLUMN = N_("Decisions")
 TASKS_COLUMN = N_("Tasks")
 
 
-@dataclass(frozen=True)
-class Value:
-    """One figure as it may be published: ``number`` is None when it is not shown."""
-
-    kind: str  # "count", "duration" (seconds) or "percent"
-    number: float | None
-    shown: str  # "count", "small" (<5), "hidden" (protects a small count), "too_few" (<5 cases)
-
-
-@dataclass(frozen=True)
-class Row:
-    label: str
-    values: tuple[Value, ...]
-    total: bool = False
-
-
-@dataclass(frozen=True)
-class Figure:
-    key: str
-    title: str
-    note: str
-    columns: tuple[str, ...]
-    rows: tuple[Row, ...]
-    chart: tuple[tuple[str, Value], ...]  # the bars: a label and the value drawn
-
-
 @dataclass
 class CaseFacts:
     id: int
@@ -113,10 +84,6 @@ class Facts:
 
 
 # ---------------------------------------------------------------- figures
-
-
-def median_value(durations: list[timedelta]) -> Value:
-    return _spread_values(durations)[0]
 
 
 Plan = Callable[[], Figure]  # draws a figure once suppression has run
@@ -160,7 +127,7 @@ def figures(facts: Facts, labels: ModelLabels | None, now: datetime) -> tuple[Fi
     ]
     b.shown = b.sheet.protect()
     figures = [plan() for plan in plans]
-    figures += _durations(facts, labels)
+    figures += duration_figures(facts, labels)
     return tuple(figures)
 
 
@@ -363,42 +330,3 @@ def _overdue(b: _Builder, facts: Facts, now: datetime) -> Plan:
 def _role_name(role: str) -> str:
     known = ROLES_BY_KEY.get(role)
     return known.name if known else role
-
-
-def _durations(facts: Facts, labels: ModelLabels | None) -> list[Figure]:
-    columns = (N_("Median"), N_("90th percentile"))
-    note = N_(
-        "From the moment a task appears in an inbox to its completion; nearest-rank median and "
-        "90th percentile. Not shown over fewer than 5 completed tasks."
-    )
-    figures = []
-    for key, title, attribute in (
-        ("durations_per_stage", N_("Task durations per stage"), "stage"),
-        ("durations_per_task", N_("Task durations per task"), "task"),
-    ):
-        groups: dict[str, list[timedelta]] = defaultdict(list)
-        for item in facts.durations:
-            groups[getattr(item, attribute)].append(item.duration)
-        rows, chart = [], []
-        for name in sorted(groups):
-            label = stage_title(name) if attribute == "stage" else task_name(labels, name)
-            median, p90 = _spread_values(groups[name])
-            rows.append(Row(label, (median, p90)))
-            chart.append((label, median))
-        figures.append(Figure(key, title, note, columns, tuple(rows), tuple(chart)))
-    return figures
-
-
-def _spread_values(durations: list[timedelta]) -> tuple[Value, Value]:
-    found = spread(durations)
-    if found is None or found.count < SMALLEST_SHOWN:
-        hidden = Value("duration", None, "too_few")
-        return hidden, hidden
-    return (
-        Value("duration", found.median.total_seconds(), "count"),
-        Value("duration", found.p90.total_seconds(), "count"),
-    )
-
-
-def task_name(labels: ModelLabels | None, task: str) -> str:
-    return labels.element_title(task) if labels else readable(task)

@@ -15,7 +15,7 @@ from tests.conftest import BACKENDS
 from tests.workflows.statistics_seed import Seeded, seeded_database
 from workflows.small_cells import CountSheet, Shown
 from workflows.statistics import dashboard
-from workflows.statistics_figures import Figure, Value
+from workflows.statistics_values import Figure, Value
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
