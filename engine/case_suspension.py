@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.clock import as_utc, iso_duration
 from engine.db import Database
 from engine.errors import CaseNotFound, EngineError, FieldError, FormInvalid, NotAuthorized
-from engine.models import ProcessInstance, TimerJob
+from engine.models import ProcessInstance, TimerJob, WorkItem
 from engine.users import find_user
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ def suspend(
             raise CaseSuspended(f"case {instance.business_key} is already suspended")
         now = runtime.clock.now()
         instance.suspended_at = now
+        _offer_items(session, instance, offered=False)
         _audit(session, instance, actor, "case_suspended", noted, now)
         return Suspension(instance.id, instance.business_key, now)
 
@@ -98,6 +99,7 @@ def resume(
         now = runtime.clock.now()
         suspended_for = max(now - as_utc(instance.suspended_at), timedelta(0))
         instance.suspended_at = None
+        _offer_items(session, instance, offered=True)
         noted = {"suspended_for": iso_duration(suspended_for)}
         if reason:
             noted["reason"] = reason
@@ -158,6 +160,13 @@ def running_case_for_timers(
 
 
 # ----------------------------------------------------------------- internals
+
+
+def _offer_items(session: Session, instance: ProcessInstance, offered: bool) -> None:
+    """A suspended case's items stay, marked not offered: the inbox filters on the mark."""
+    session.execute(
+        update(WorkItem).where(WorkItem.instance_id == instance.id).values(offered=offered)
+    )
 
 
 def _checked_reason(reason: str, required: bool) -> str:

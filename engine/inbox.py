@@ -1,8 +1,8 @@
 """The inbox: one page of the open work items of a person's roles, and its counts.
 
-It reads only ``work_item`` (joined to ``process_instance`` by its primary
-key, for the case reference and to leave out suspended cases, which offer no
-task) with filters the indexes serve, and never loads a workflow. The
+It reads only ``work_item`` (joined to ``process_instance`` for the case
+reference) with filters the indexes serve, and never loads a workflow; a
+suspended case's items carry ``offered = false`` and are left out. The
 counts are GROUP BY queries over the same filter as the page, so they hold
 for every matching item however many pages there are, and per role and per
 stage they add up to the total.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import as_utc
@@ -105,7 +105,7 @@ def inbox_page(
         matching = _conditions(wanted, username, filters, now)
         by_role: Counter[str] = Counter()
         by_stage: Counter[str | None] = Counter()
-        counted = _offered(select(WorkItem.role, WorkItem.stage, func.count())).where(*matching)
+        counted = select(WorkItem.role, WorkItem.stage, func.count()).where(*matching)
         for role, stage, count in session.execute(counted.group_by(WorkItem.role, WorkItem.stage)):
             by_role[role] += count
             by_stage[stage] += count
@@ -117,7 +117,9 @@ def inbox_page(
             for view in _page_items(session, matching, sort, page)
         ]
         stages = session.scalars(
-            _offered(select(WorkItem.stage)).where(WorkItem.role.in_(held)).group_by(WorkItem.stage)
+            select(WorkItem.stage)
+            .where(WorkItem.role.in_(held), WorkItem.offered.is_(True))
+            .group_by(WorkItem.stage)
         )
         return InboxPage(
             items=entries,
@@ -152,7 +154,7 @@ def colleagues_for(db: Database, agency: str | None, role: str) -> list[str]:
 def _conditions(
     roles: list[str], username: str, filters: InboxFilters, now: datetime
 ) -> list[ColumnElement[bool]]:
-    conditions = [WorkItem.role.in_(roles)]
+    conditions = [WorkItem.role.in_(roles), WorkItem.offered.is_(True)]
     if filters.stage is not None:
         conditions.append(WorkItem.stage == filters.stage)
     if filters.overdue:
@@ -169,7 +171,9 @@ def _page_items(
 
     Sorting whole rows made a deep page several times slower on SQLite.
     """
-    ids = _offered(select(WorkItem.id)).where(*matching)
+    ids = select(WorkItem.id).where(*matching)
+    if sort == "reference":
+        ids = ids.join(ProcessInstance, WorkItem.instance_id == ProcessInstance.id)
     page_ids = list(
         session.scalars(ids.order_by(*_order(sort)).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
     )
@@ -182,13 +186,6 @@ def _page_items(
     )
     views = {item.id: WorkItemView.of(item, key) for item, key in rows}
     return [views[item_id] for item_id in page_ids if item_id in views]
-
-
-def _offered(query: Select[_Row]) -> Select[_Row]:
-    """Only items of cases that are not suspended: a suspended case offers no task."""
-    return query.join(ProcessInstance, WorkItem.instance_id == ProcessInstance.id).where(
-        ProcessInstance.suspended_at.is_(None)
-    )
 
 
 def _order(sort: Sort) -> tuple[Any, ...]:

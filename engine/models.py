@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -76,8 +78,9 @@ class WorkItem(Base):
 
     __tablename__ = "work_item"
     __table_args__ = (
-        Index("ix_work_item_role_due", "role", "due_at"),
-        Index("ix_work_item_role_stage_due", "role", "stage", "due_at"),
+        # the inbox filters on role and "offered" and counts by stage from these indexes alone
+        Index("ix_work_item_role_due", "role", "offered", "due_at"),
+        Index("ix_work_item_role_stage_due", "role", "offered", "stage", "due_at"),
         # rows go when their task is done; an id must never come back for another task, or a
         # stale "claim item 7" would take someone else's task (SQLite reuses max id + 1 otherwise)
         {"sqlite_autoincrement": True},
@@ -99,6 +102,8 @@ class WorkItem(Base):
     stage: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     draft: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
     draft_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # False while the case is suspended: kept on the row, so the inbox needs no join to know
+    offered: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
     instance: Mapped[ProcessInstance] = relationship()
 
