@@ -26,7 +26,7 @@ from engine.deploy import DeployedModel, deploy_bundle
 from engine.errors import EngineError, ModelInvalid
 from engine.layout import LayoutError, layout_bpmn
 from engine.model_versions import list_models
-from engine.outbox import RetryPolicy, deliver_due
+from engine.outbox import deliver_due
 from engine.partners import load_partner_directory
 from engine.runtime import Runtime
 from engine.training_clock import deployment_clock, refresh_if_training
@@ -55,6 +55,7 @@ class Context:
             deployment_clock(self.settings, self.db),
             self.settings.script_time_limit_seconds,
             partners=load_partner_directory(self.settings.partners_file),
+            timer_retry=self.settings.timer_retry(),
         )
         refresh_if_training(runtime.clock)
         return runtime
@@ -355,7 +356,7 @@ def worker(ctx: Context, once: bool) -> None:
 
     Timers go first, so a message a timer's step throws leaves in the same pass.
     """
-    retry = RetryPolicy(ctx.settings.outbox_retry_seconds, ctx.settings.outbox_max_retry_seconds)
+    retry = ctx.settings.outbox_retry()
     while True:
         ctx.refresh_clock()
         fired = ctx.runtime.fire_due_timers()

@@ -28,6 +28,7 @@ from engine.clock import as_utc, iso_duration
 from engine.db import Database
 from engine.errors import CaseNotFound, EngineError, FieldError, FormInvalid, NotAuthorized
 from engine.models import ProcessInstance, TimerJob, WorkItem
+from engine.retries import timer_firing_due
 from engine.users import find_user
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def suspend(
     runtime: Runtime, instance_id: int, reason: str, actor: str, may_suspend: MaySuspend | None
 ) -> Suspension:
     """Suspend a running case; ``may_suspend`` None means the operator (the CLI without --as)."""
-    noted = {"reason": _checked_reason(reason, required=True)}
+    noted = {"reason": checked_reason(reason, required=True)}
     with runtime.db.transaction() as session:
         _authorize(session, actor, may_suspend)
         instance = _locked_case(session, instance_id, runtime.db)
@@ -90,7 +91,7 @@ def resume(
     may_suspend: MaySuspend | None,
 ) -> Suspension:
     """Resume a suspended case; its overdue timers fire on the worker's next pass, once."""
-    reason = _checked_reason(reason or "", required=False)
+    reason = checked_reason(reason or "", required=False)
     with runtime.db.transaction() as session:
         _authorize(session, actor, may_suspend)
         instance = _locked_case(session, instance_id, runtime.db)
@@ -138,11 +139,11 @@ def refuse_if_suspended(instance: ProcessInstance) -> None:
 
 
 def cases_with_timers_due(now: datetime, limit: int) -> Select[tuple[int]]:
-    """The cases the worker fires timers of: due ones, on cases that are not suspended."""
+    """The cases the worker fires timers of: due (or due a retry), not held, not suspended."""
     return (
         select(TimerJob.instance_id)
         .join(ProcessInstance, TimerJob.instance_id == ProcessInstance.id)
-        .where(TimerJob.due_at < now, ProcessInstance.suspended_at.is_(None))
+        .where(timer_firing_due(now), ProcessInstance.suspended_at.is_(None))
         .distinct()
         .limit(limit)
     )
@@ -169,7 +170,8 @@ def _offer_items(session: Session, instance: ProcessInstance, offered: bool) -> 
     )
 
 
-def _checked_reason(reason: str, required: bool) -> str:
+def checked_reason(reason: str, required: bool) -> str:
+    """A reason for the audit log: trimmed, required when ``required``, of bounded length."""
     reason = reason.strip()
     if required and not reason:
         raise FormInvalid([FieldError("reason", "a reason is required")])

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.retries import RetryPolicy
+
 DEMO_SECRET_KEY = "nrmflow-demo-secret-key-do-not-use-in-production"
 
 
@@ -29,8 +31,22 @@ class Settings:
     training: bool = False
     # JSON file naming the partner deployments messages go to (engine/partners.py)
     partners_file: str | None = None
-    outbox_retry_seconds: float = 30
+    # automatic retries before an incident: NRMFLOW_*_RETRIES times, doubling from the base
+    outbox_retry_seconds: float = 300
     outbox_max_retry_seconds: float = 3600
+    outbox_retries: int = 3
+    timer_retry_seconds: float = 60
+    timer_retries: int = 3
+
+    def outbox_retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            self.outbox_retry_seconds, self.outbox_max_retry_seconds, self.outbox_retries
+        )
+
+    def timer_retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            self.timer_retry_seconds, self.outbox_max_retry_seconds, self.timer_retries
+        )
 
 
 def default_database_url() -> str:
@@ -53,8 +69,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sign_in_lockout_minutes=float(env.get("NRMFLOW_SIGN_IN_LOCKOUT_MINUTES", "15")),
         training=_mode(env.get("NRMFLOW_MODE", "production")) == "training",
         partners_file=env.get("NRMFLOW_PARTNERS_FILE") or None,
-        outbox_retry_seconds=float(env.get("NRMFLOW_OUTBOX_RETRY_SECONDS", "30")),
+        outbox_retry_seconds=float(env.get("NRMFLOW_OUTBOX_RETRY_SECONDS", "300")),
         outbox_max_retry_seconds=float(env.get("NRMFLOW_OUTBOX_MAX_RETRY_SECONDS", "3600")),
+        outbox_retries=int(env.get("NRMFLOW_OUTBOX_RETRIES", "3")),
+        timer_retry_seconds=float(env.get("NRMFLOW_TIMER_RETRY_SECONDS", "60")),
+        timer_retries=int(env.get("NRMFLOW_TIMER_RETRIES", "3")),
     )
 
 

@@ -160,7 +160,8 @@ def _sync_timer_jobs(
                 )
             )
         elif as_utc(job.due_at) != timer.due_at:
-            job.due_at = timer.due_at
+            # a new due time (a cycle's next round) starts with a clean slate of retries
+            job.due_at, job.attempts, job.retry_at, job.on_hold = timer.due_at, 0, None, False
 
 
 def _sync_work_items(

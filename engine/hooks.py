@@ -36,6 +36,10 @@ class Hooks:
     may_monitor: Callable[[set[str]], bool] = lambda _roles: True
     # who may suspend a case (no timer fires, no task is offered) and resume it
     may_suspend: Callable[[set[str]], bool] = lambda _roles: True
+    # who may retry or cancel the failed step of an incident
+    may_handle_incidents: Callable[[set[str]], bool] = lambda _roles: True
+    # who may move running cases to another version of their process model
+    may_migrate: Callable[[set[str]], bool] = lambda _roles: True
     # who may read a case's audit history
     may_read_history: Callable[[set[str]], bool] = lambda _roles: True
     # who may open a case record, given the viewer's roles and the roles of its open items

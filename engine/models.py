@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -122,6 +123,11 @@ class TimerJob(Base):
     task_name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     due_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    # failed firings of this due time: the worker waits until retry_at before the next one,
+    # and after the last automatic retry the job is held until an incident is retried
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    on_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class AuditEvent(Base):
@@ -229,6 +235,8 @@ class OutboundMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    # True once the automatic retries are spent: an incident holds it until a person acts
+    on_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class ReceivedMessage(Base):
@@ -278,3 +286,44 @@ class DeploymentClock(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     offset_seconds: Mapped[float] = mapped_column(Float)
+
+
+class Incident(Base):
+    """A step that failed and was rolled back, waiting for a coordinator to retry or cancel it.
+
+    ``message`` is for a person and ``detail`` for an administrator; neither
+    holds case data (see engine/step_failures.py). One open incident per case,
+    source and failing task: a repeat of the same failure counts an occurrence.
+    """
+
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_status_last", "status", "last_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), index=True
+    )
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("process_model_version.id"))
+    # what was going on: a person completing a task, a timer firing, a message being sent
+    source: Mapped[str] = mapped_column(String(20))
+    # the task the step started from (a work item's task, the timer's task), and the element
+    # that raised (a script task or gateway after it)
+    task_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    task_title: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    element_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    outbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbound_message.id", ondelete="SET NULL"), nullable=True
+    )
+    # who submitted the task whose completion failed: a retry completes it with their answers
+    submitted_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    error_type: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(String(400))
+    detail: Mapped[str] = mapped_column(Text)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    first_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_at: Mapped[datetime] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+    instance: Mapped[ProcessInstance] = relationship()

@@ -28,13 +28,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from engine import audit, signing
+from engine import audit, incidents, signing
 from engine.clock import as_utc
 from engine.db import Database
 from engine.errors import EngineError
 from engine.models import OutboundMessage, ProcessInstance
 from engine.partner_inbox import PartnerEnvelope
 from engine.partners import Partner, PartnerDirectory
+from engine.retries import RetryPolicy
+from engine.step_failures import StepFailure
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +53,6 @@ class DeliveryFailed(EngineError):
 
 
 Send = Callable[[str, bytes, Mapping[str, str]], None]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    base_seconds: float = 30
-    max_seconds: float = 3600
-
-    def delay(self, attempts: int) -> timedelta:
-        """The wait after the ``attempts``-th failed attempt (1, 2, ...)."""
-        return timedelta(seconds=min(self.base_seconds * 2 ** (attempts - 1), self.max_seconds))
 
 
 @dataclass
@@ -101,32 +93,48 @@ def deliver_due(
     batch: int = 50,
     wall_clock: Callable[[], float] = time.time,
 ) -> DeliveryReport:
-    """Send every due message of a configured partner once; oldest first, ``batch`` at most."""
-    policy = retry or RetryPolicy()
+    """Send every due message of a configured partner once; oldest first, ``batch`` at most.
+
+    A message that fails ``policy.retries`` more times after its first try is
+    held, and an incident tells a coordinator (engine/incident_commands.py retries it).
+    """
+    policy = retry or RetryPolicy(base_seconds=300)
     report = DeliveryReport()
     for row_id in _claim_due(db, now, batch):
         with db.reader() as session:
             message = session.get(OutboundMessage, row_id)
             assert message is not None  # claimed rows are not deleted meanwhile
-        try:
-            partner = _partner_of(directory, message)
-            envelope = PartnerEnvelope(
-                str(message.message_id),
-                message.message_name,
-                message.correlation,
-                json.loads(message.payload),
-            )
-            body = envelope.to_json()
-            send(partner.inbox_url, body, signing.sign(partner, body, wall_clock()))
-        except DeliveryFailed as failure:
-            reason = str(failure)[:MAX_ERROR_LENGTH]
+        reason = send_once(directory, message, send, wall_clock)
+        if reason is None:
+            record_delivery(db, message, now)
+            report.delivered.append(str(message.message_id))
+        else:
             _record_failure(db, message, reason, now, policy)
             report.failed.append((str(message.message_id), reason))
             log.info("message %s not delivered: %s", message.message_id, reason)
-        else:
-            _record_delivery(db, message, now)
-            report.delivered.append(str(message.message_id))
     return report
+
+
+def send_once(
+    directory: PartnerDirectory,
+    message: OutboundMessage,
+    send: Send = post_message,
+    wall_clock: Callable[[], float] = time.time,
+) -> str | None:
+    """Sign and send ``message`` once; None when the partner took it, else why not."""
+    try:
+        partner = _partner_of(directory, message)
+        envelope = PartnerEnvelope(
+            str(message.message_id),
+            message.message_name,
+            message.correlation,
+            json.loads(message.payload),
+        )
+        body = envelope.to_json()
+        send(partner.inbox_url, body, signing.sign(partner, body, wall_clock()))
+    except DeliveryFailed as failure:
+        return str(failure)[:MAX_ERROR_LENGTH]
+    return None
 
 
 def retry_now(db: Database, partner: str | None = None) -> int:
@@ -134,10 +142,13 @@ def retry_now(db: Database, partner: str | None = None) -> int:
 
     Back-off may have pushed a message an hour out; once the partner is known
     to be back (or a rotated key is in place on both sides) there is no reason
-    to wait. Returns how many messages were made due.
+    to wait. Held messages are left to their incidents, whose retry is
+    audited. Returns how many messages were made due.
     """
     query = update(OutboundMessage).where(
-        OutboundMessage.delivered_at.is_(None), OutboundMessage.partner.is_not(None)
+        OutboundMessage.delivered_at.is_(None),
+        OutboundMessage.partner.is_not(None),
+        OutboundMessage.on_hold.is_(False),
     )
     if partner is not None:
         query = query.where(OutboundMessage.partner == partner)
@@ -153,6 +164,7 @@ def _claim_due(db: Database, now: datetime, batch: int) -> list[int]:
             OutboundMessage.delivered_at.is_(None),
             OutboundMessage.partner.is_not(None),
             OutboundMessage.message_id.is_not(None),
+            OutboundMessage.on_hold.is_(False),
             or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now),
         )
         .order_by(OutboundMessage.created_at, OutboundMessage.id)
@@ -178,7 +190,7 @@ def _partner_of(directory: PartnerDirectory, message: OutboundMessage) -> Partne
     return partner
 
 
-def _record_delivery(db: Database, message: OutboundMessage, now: datetime) -> None:
+def record_delivery(db: Database, message: OutboundMessage, now: datetime) -> None:
     with db.transaction() as session:
         session.execute(
             update(OutboundMessage)
@@ -207,16 +219,37 @@ def _record_failure(
     db: Database, message: OutboundMessage, reason: str, now: datetime, policy: RetryPolicy
 ) -> None:
     attempts = message.attempts + 1
+    held = policy.exhausted(attempts)
     with db.transaction() as session:
         session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id == message.id)
             .values(
                 attempts=attempts,
-                next_attempt_at=now + policy.delay(attempts),
+                next_attempt_at=None if held else now + policy.delay(attempts),
                 last_error=reason,
+                on_hold=held,
             )
         )
+        if held:
+            instance = session.get(ProcessInstance, message.instance_id)
+            assert instance is not None  # a case's messages go with it
+            failure = undelivered(message, reason, attempts)
+            incidents.record(
+                session, instance, "delivery", failure, now, outbound_message_id=message.id
+            )
+
+
+def undelivered(message: OutboundMessage, reason: str, attempts: int) -> StepFailure:
+    """The incident's texts for a message the partner did not take: names, never the payload."""
+    return StepFailure(
+        "delivery_failed",
+        None,
+        message.message_name,
+        f"The message '{message.message_name}' could not be delivered to partner "
+        f"'{message.partner}' ({attempts} attempts).",
+        f"last error: {reason}\nmessage id: {message.message_id}",
+    )
 
 
 def _http_failure(error: urllib.error.HTTPError) -> str:
@@ -255,6 +288,7 @@ class PendingDelivery:
     attempts: int
     next_attempt_at: datetime | None
     last_error: str | None
+    on_hold: bool
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -286,6 +320,7 @@ def pending_deliveries(db: Database, limit: int = 100) -> list[PendingDelivery]:
                 m.attempts,
                 m.next_attempt_at,
                 m.last_error,
+                m.on_hold,
             )
             for m, reference in session.execute(query)
         ]

@@ -11,22 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import audit, case_suspension, clock, messages, queries
+from engine import audit, case_suspension, clock, incidents, messages, queries
 from engine.case_reads import CaseReads
-from engine.clock import Clock, FixedClock, SystemClock, as_utc
+from engine.clock import Clock, SystemClock
 from engine.db import Database
-from engine.derived import open_user_tasks, pending_timers, sync_derived_rows
+from engine.derived import open_user_tasks, sync_derived_rows
 from engine.errors import (
     AlreadyClaimed,
     CaseNotFound,
@@ -35,42 +34,31 @@ from engine.errors import (
     NotAuthorized,
     StaleRevision,
     TaskNotReady,
-    WorkflowFailed,
 )
 from engine.forms import validate_form_data
 from engine.hooks import Hooks
+from engine.incidents import IncidentRaised
 from engine.model_versions import FormSchemas, latest_version
-from engine.models import ProcessInstance, ProcessModelVersion, TimerJob, WorkItem
+from engine.models import ProcessInstance, ProcessModelVersion, WorkItem
 from engine.partner_inbox import PartnerInbox
 from engine.partners import NO_PARTNERS, PartnerDirectory
 from engine.references import new_business_key
+from engine.retries import RetryPolicy
 from engine.scripting import restricted_script_engine
 from engine.specs import SpecCache
 from engine.state import dump_state, load_state
+from engine.step import Step
+from engine.step_failures import StepFailed, StepFailure, describe
+from engine.timer_firing import TimerFiring
 from engine.users import find_user
 from engine.validation import start_form_reference
 from engine.views import CaseView, WorkItemView
 from engine.work_item_commands import WorkItemCommands
 
 log = logging.getLogger(__name__)
-TIMER_ACTOR = "system:timer"
 
 
-@dataclass
-class _Step:
-    """What one command collects before it is written."""
-
-    events: list[audit.PendingEvent] = field(default_factory=list)
-    engine_steps: list[dict[str, str]] = field(default_factory=list)
-    thrown: list[BpmnEvent] = field(default_factory=list)
-
-    def record_engine_step(self, task: Task) -> None:
-        spec = task.task_spec
-        if spec.bpmn_id:
-            self.engine_steps.append({"task": spec.bpmn_id, "type": type(spec).__name__})
-
-
-class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
+class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
     """Every command that changes a case, plus the reads that load one (see the mixins)."""
 
     def __init__(
@@ -80,11 +68,13 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
         clock_: Clock | None = None,
         script_time_limit: float = 2.0,
         partners: PartnerDirectory = NO_PARTNERS,
+        timer_retry: RetryPolicy | None = None,
     ):
         self.db = db
         self.hooks = hooks or Hooks()
         self.clock = clock_ or SystemClock()
         self.partners = partners
+        self.timer_retry = timer_retry or RetryPolicy()
         self.script_engine = restricted_script_engine(self.hooks.script_helpers, script_time_limit)
         self.specs = SpecCache()
         self.forms = FormSchemas()
@@ -111,31 +101,15 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
             return self._open_case(session, version, actor, begin, {"fields": sorted(data)})
 
     def complete(self, work_item_id: int, data: dict[str, Any], actor: str) -> CaseView:
-        with self._transaction() as session:
-            item = self._authorized_item(session, work_item_id, actor)
-            if item.assignee not in (None, actor):
-                raise AlreadyClaimed(f"work item {work_item_id} is claimed by someone else")
-            instance = item.instance
-            case_suspension.refuse_if_suspended(instance)
-            schema = self.forms.get(session, instance.model_version_id, item.form)
-            validate_form_data(schema, data)
-            workflow = self._load(instance)
-            task = _ready_task(workflow, item)
-            changes = audit.field_changes(task.data, data)
-            task.data.update(data)
-            step = _Step()
-            step.events.append(
-                audit.PendingEvent(
-                    actor,
-                    "task_completed",
-                    instance.id,
-                    item.task_id,
-                    instance.model_version_id,
-                    {"task": item.task_name, "changes": changes},
-                )
-            )
-            self._run(workflow, step, item.task_name, task.run)
-            return self._save(session, instance, workflow, step, actor)
+        """Complete a work item; a failed step after it raises :class:`IncidentRaised`."""
+        try:
+            with self._transaction() as session:
+                item = self._authorized_item(session, work_item_id, actor)
+                if item.assignee not in (None, actor):
+                    raise AlreadyClaimed(f"work item {work_item_id} is claimed by someone else")
+                return self._complete_item(session, item, data, actor)
+        except StepFailed as failed:
+            raise self._completion_incident(work_item_id, data, actor, failed.failure) from None
 
     def deliver_message(
         self, correlation: str, message: str, payload: dict[str, Any], actor: str
@@ -156,25 +130,6 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
                 raise MessageNotExpected(f"case {correlation} is not waiting for '{message}'")
             return self._catch(session, instance, message, payload, actor)
 
-    def fire_due_timers(self, now: datetime | None = None, limit: int = 100) -> int:
-        """Advance every case with a timer due before ``now``; return how many timers fired."""
-        now = now or self.clock.now()
-        with self.db.reader() as session:
-            due = case_suspension.cases_with_timers_due(now, limit)
-            instance_ids = list(session.scalars(due))
-        fired = 0
-        for instance_id in instance_ids:
-            try:
-                fired += self._fire_instance(instance_id, now)
-            except WorkflowFailed as error:
-                # Left due: the case keeps its last committed state until a fix is deployed.
-                log.warning("timer of case %s failed: %s", instance_id, error)
-            except StaleRevision:
-                log.info(
-                    "case %s changed while its timer fired; retried on the next pass", instance_id
-                )
-        return fired
-
     # ----------------------------------------------------------------- queries
 
     def work_items(self, role: str | None = None, actor: str | None = None) -> list[WorkItemView]:
@@ -189,6 +144,57 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
     def _transaction(self) -> Iterator[Session]:
         with self.db.transaction() as session, clock.using(self.clock):
             yield session
+
+    def _complete_item(
+        self,
+        session: Session,
+        item: WorkItem,
+        data: dict[str, Any],
+        actor: str,
+        noted: dict[str, Any] | None = None,
+    ) -> CaseView:
+        """Run the item's task with ``data`` and save: a person's completion, or its retry."""
+        instance = item.instance
+        case_suspension.refuse_if_suspended(instance)
+        schema = self.forms.get(session, instance.model_version_id, item.form)
+        validate_form_data(schema, data)
+        workflow = self._load(instance)
+        task = _ready_task(workflow, item)
+        changes = audit.field_changes(task.data, data)
+        task.data.update(data)
+        step = Step()
+        step.events.append(
+            audit.PendingEvent(
+                actor,
+                "task_completed",
+                instance.id,
+                item.task_id,
+                instance.model_version_id,
+                {"task": item.task_name, "changes": changes, **(noted or {})},
+            )
+        )
+        self._run(workflow, step, item.task_name, task.run)
+        return self._save(session, instance, workflow, step, actor)
+
+    def _completion_incident(
+        self, work_item_id: int, data: dict[str, Any], actor: str, failure: StepFailure
+    ) -> IncidentRaised:
+        """Written after the failed completion rolled back: the incident, and the answers kept."""
+        with self._transaction() as session:
+            item = session.get(WorkItem, work_item_id)
+            assert item is not None  # the completion that failed had just found it open
+            incident = incidents.record(
+                session,
+                item.instance,
+                "task",
+                failure,
+                self.clock.now(),
+                task_id=item.task_id,
+                task_title=item.title,
+                submitted_by=actor,
+            )
+            incidents.keep_draft(session, item.task_id, data, actor)
+            return IncidentRaised(incident.id, failure.message)
 
     def _open_case(
         self,
@@ -206,7 +212,7 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
         now = self.clock.now()
         spec, subprocess_specs = self.specs.get(version.id, lambda: version.spec)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
-        step = _Step()
+        step = Step()
         self._run(workflow, step, "start", lambda: begin(workflow))
         instance = ProcessInstance(
             model_version=version,
@@ -239,7 +245,7 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
     ) -> CaseView:
         """Deliver a message the case is known to wait for; the audit keeps field names only."""
         workflow = self._load(instance)
-        step = _Step()
+        step = Step()
         step.events.append(
             audit.PendingEvent(
                 actor,
@@ -262,7 +268,7 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
     def _run(
         self,
         workflow: BpmnWorkflow,
-        step: _Step,
+        step: Step,
         where: str,
         action: Callable[[], object] | None = None,
     ) -> None:
@@ -277,56 +283,18 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
             step.thrown.extend(workflow.get_events())
         except Exception as error:  # any failure of a model step rolls the whole step back
             log.warning("step after '%s' failed: %s", where, type(error).__name__)
-            raise WorkflowFailed(
+            raise StepFailed(
                 f"the process could not continue after '{where}' ({type(error).__name__}); "
-                "nothing was saved"
+                "nothing was saved",
+                describe(error),
             ) from error
-
-    def _fire_instance(self, instance_id: int, now: datetime) -> int:
-        with self.db.transaction() as session, clock.using(FixedClock(now)):
-            query = select(TimerJob).where(
-                TimerJob.instance_id == instance_id, TimerJob.due_at < now
-            )
-            if self.db.is_postgresql:
-                query = query.with_for_update(skip_locked=True)
-            jobs = list(session.scalars(query))
-            if not jobs:
-                return 0  # another worker took them, or they are gone
-            instance = case_suspension.running_case_for_timers(session, instance_id, self.db)
-            if instance is None:
-                return 0  # suspended since its due timers were read: they wait for the resume
-            workflow = self._load(instance)
-            step = _Step()
-            self._run(workflow, step, "timer", workflow.refresh_timers)
-            still_waiting = {str(t.task.id): t.due_at for t in pending_timers(workflow)}
-            fired = [j for j in jobs if still_waiting.get(j.task_id) != as_utc(j.due_at)]
-            if not fired:
-                return 0
-            for job in fired:
-                step.events.insert(
-                    0,
-                    audit.PendingEvent(
-                        TIMER_ACTOR,
-                        "timer_fired",
-                        instance.id,
-                        job.task_id,
-                        instance.model_version_id,
-                        {
-                            "timer": job.task_name,
-                            "kind": job.kind,
-                            "due_at": as_utc(job.due_at).isoformat(),
-                        },
-                    ),
-                )
-            self._save(session, instance, workflow, step, TIMER_ACTOR)
-            return len(fired)
 
     def _save(
         self,
         session: Session,
         instance: ProcessInstance,
         workflow: BpmnWorkflow,
-        step: _Step,
+        step: Step,
         actor: str,
     ) -> CaseView:
         now = self.clock.now()
@@ -354,7 +322,7 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox):
         session: Session,
         instance: ProcessInstance,
         workflow: BpmnWorkflow,
-        step: _Step,
+        step: Step,
         actor: str,
         now: datetime,
     ) -> CaseView:

@@ -15,6 +15,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
+from engine.decisions import make_decisions_strict
 from engine.state import REGISTRY
 
 SpecPair = tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]
@@ -42,6 +43,7 @@ def restore_spec(packed: bytes) -> SpecPair:
     document = json.loads(gzip.decompress(packed))
     spec = REGISTRY.restore(document["spec"])
     subprocess_specs = {n: REGISTRY.restore(s) for n, s in document["subprocess_specs"].items()}
+    make_decisions_strict([spec, *subprocess_specs.values()])
     return spec, subprocess_specs
 
 

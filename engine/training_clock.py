@@ -30,6 +30,7 @@ from engine.config import Settings
 from engine.db import Database
 from engine.errors import EngineError, NotAuthorized
 from engine.models import DeploymentClock, TimerJob
+from engine.retries import timer_fires_at, timer_firing_due
 from engine.runtime import Runtime
 from engine.users import find_user
 
@@ -199,7 +200,8 @@ def fire_in_order(
     from due time to due time keeps the chain's timing, and each step is
     recorded (audit, work items) at its own moment. A timer already overdue
     at ``start`` fires at ``start``, as a worker started then would fire it.
-    A timer whose step fails stays due and is retried at each later step.
+    A timer whose step fails is retried with back-off like the worker's, then
+    held as an incident.
     """
     moment_clock = FixedClock(start)
     stepper = copy.copy(runtime)  # same database, hooks and caches; its own clock
@@ -221,9 +223,10 @@ def fire_in_order(
 
 
 def _next_due(db: Database, after: datetime | None, until: datetime) -> datetime | None:
-    query = select(func.min(TimerJob.due_at)).where(TimerJob.due_at < until)
+    fires_at = timer_fires_at()
+    query = select(func.min(fires_at)).where(TimerJob.on_hold.is_(False), fires_at < until)
     if after is not None:
-        query = query.where(TimerJob.due_at >= after)
+        query = query.where(fires_at >= after)
     with db.reader() as session:
         due = session.scalar(query)
     return as_utc(due) if due is not None else None
@@ -231,4 +234,4 @@ def _next_due(db: Database, after: datetime | None, until: datetime) -> datetime
 
 def _count_due(db: Database, until: datetime) -> int:
     with db.reader() as session:
-        return session.scalar(select(func.count(TimerJob.id)).where(TimerJob.due_at < until)) or 0
+        return session.scalar(select(func.count(TimerJob.id)).where(timer_firing_due(until))) or 0

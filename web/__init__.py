@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         deployment,
         settings.script_time_limit_seconds,
         partners=load_partner_directory(settings.partners_file),
+        timer_retry=settings.timer_retry(),
     )
 
     @app.before_request  # before the session checks, which read the clock

@@ -38,6 +38,16 @@ def may_suspend(role_names: set[str]) -> bool:
     return visibility.COORDINATOR in role_names
 
 
+def may_handle_incidents(role_names: set[str]) -> bool:
+    """The NRM coordinator owns a failed step: retries it once fixed, or cancels its branch."""
+    return visibility.COORDINATOR in role_names
+
+
+def may_migrate(role_names: set[str]) -> bool:
+    """The NRM coordinator, who deploys the process, moves running cases to a new version."""
+    return visibility.COORDINATOR in role_names
+
+
 def may_read_history(role_names: set[str]) -> bool:
     """Auditors (ombudsperson, rapporteur, inspector) and the coordinator read case histories."""
     return bool(role_names & {"auditor", visibility.COORDINATOR})
@@ -57,5 +67,7 @@ def build_hooks(settings: Settings, limits: TimeLimits | None = None) -> Hooks:
         may_move_clock=may_move_clock,
         may_monitor=may_monitor,
         may_suspend=may_suspend,
+        may_handle_incidents=may_handle_incidents,
+        may_migrate=may_migrate,
         visible_data=visibility.visible_data,
     )

@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -21,36 +21,18 @@ from engine.models import AuditEvent, OutboundMessage
 from engine.outbox import (
     LEASE,
     DeliveryFailed,
-    RetryPolicy,
     _claim_due,
     deliver_due,
     pending_deliveries,
     post_message,
     retry_now,
 )
-from engine.partners import NO_PARTNERS, Partner, PartnerDirectory
+from engine.partners import NO_PARTNERS, PartnerDirectory
+from engine.retries import RetryPolicy
 from engine.runtime import Runtime
 from engine.signing import verify
 from tests.engine.helpers import sample_runtime
-
-ORIGIN = Partner(
-    "origin", "http://127.0.0.1:9", "origin-key", b"o" * 32, frozenset({"partner_request"})
-)
-DIRECTORY = PartnerDirectory({"origin": ORIGIN})
-WALL_TIME = 1_780_000_000.0
-
-
-class FakePartner:
-    """Records what was sent; fails with the queued reasons first, then takes messages."""
-
-    def __init__(self, *failures: str):
-        self.failures = list(failures)
-        self.sent: list[tuple[str, bytes, Mapping[str, str]]] = []
-
-    def __call__(self, url: str, body: bytes, headers: Mapping[str, str]) -> None:
-        self.sent.append((url, body, headers))
-        if self.failures:
-            raise DeliveryFailed(self.failures.pop(0))
+from tests.engine.partner_fakes import DIRECTORY, ORIGIN, WALL_TIME, FakePartner
 
 
 def _runtime(db: Database, clock: FixedClock, partners: PartnerDirectory = DIRECTORY) -> Runtime:
@@ -117,7 +99,7 @@ def test_a_message_no_partner_takes_waits_for_a_person(db: Database, clock: Fixe
 def test_failures_back_off_exponentially_up_to_the_maximum(db: Database, clock: FixedClock) -> None:
     case = _runtime(db, clock).start("message_case", {"topic": "documents"}, "clara")
     partner = FakePartner("connection refused", "HTTP 503", "timed out", "HTTP 502")
-    policy = RetryPolicy(base_seconds=30, max_seconds=100)
+    policy = RetryPolicy(base_seconds=30, max_seconds=100, retries=10)
     now = clock.now()
     schedule = []
     for expected_delay in (30, 60, 100, 100):
@@ -160,8 +142,8 @@ def test_an_operator_can_make_backed_off_messages_due_at_once(
     assert len(_deliver(db, clock.now(), partner)) == 1
 
 
-def test_the_default_policy_doubles_from_30_seconds_to_an_hour() -> None:
-    delays = [RetryPolicy().delay(n).total_seconds() for n in range(1, 10)]
+def test_a_policy_doubles_its_delay_up_to_its_cap() -> None:
+    delays = [RetryPolicy(30, 3600).delay(n).total_seconds() for n in range(1, 10)]
     assert delays == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
 
 

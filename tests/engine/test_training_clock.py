@@ -16,6 +16,7 @@ from engine.clock import FixedClock, SystemClock, as_utc, iso_duration
 from engine.config import load_settings
 from engine.db import Database
 from engine.errors import NotAuthorized, UserNotFound
+from engine.incidents import list_incidents
 from engine.models import AuditEvent, DeploymentClock
 from engine.runtime import Runtime
 from engine.training_clock import (
@@ -264,8 +265,15 @@ def test_a_failing_timer_does_not_stop_the_advance(db: Database, clock: FixedClo
 
     result = advance_and_fire(runtime, timedelta(hours=2), "cli")
 
-    assert (result.timers_fired, result.timers_due) == (1, 1)  # the reminder's script fails
+    # the reminder's script fails, is retried 3 times within the advance, then held
+    assert (result.timers_fired, result.timers_due) == (1, 0)
     assert _timers_fired(db) == [("wait_hour", "10:00")]
+    (incident,) = list_incidents(db).incidents
+    assert (incident.source, incident.error_type, incident.occurrences) == (
+        "timer",
+        "script_error",
+        1,
+    )
 
 
 def test_firing_is_bounded(db: Database, clock: FixedClock) -> None:

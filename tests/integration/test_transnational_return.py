@@ -25,7 +25,8 @@ from sqlalchemy import select, update
 from engine.clock import FixedClock, SystemClock, as_utc
 from engine.db import Database
 from engine.models import OutboundMessage, ProcessInstance, ReceivedMessage
-from engine.outbox import SEND_TIMEOUT_SECONDS, RetryPolicy, deliver_due
+from engine.outbox import SEND_TIMEOUT_SECONDS, deliver_due
+from engine.retries import RetryPolicy
 from tests.integration.deployments import Deployment
 from tests.workflows import nrm_answers as answers
 from tests.workflows.nrm_driver import NrmCase
