@@ -43,6 +43,10 @@ TIMELINE_ACTIONS = (
     "work_item_reassigned",
     "case_suspended",
     "case_resumed",
+    "incident_raised",
+    "incident_retried",
+    "incident_cancelled",
+    "case_migrated",
     "case_completed",
 )
 
