@@ -21,7 +21,10 @@ LABELS = {"error": "ERROR", "warning": "WARN", "ok": "OK"}
 @main.command()
 @json_option
 def doctor(ctx: Context) -> None:
-    """Check schema, stuck cases, overdue timers, the outbox and the audit chain; change nothing."""
+    """Check schema, stuck cases, open incidents, overdue timers, the outbox and the audit chain.
+
+    It changes nothing.
+    """
     findings = _findings(ctx)
     ctx.emit([f.to_json() for f in findings], "\n".join(_line(f) for f in findings))
     if any(f.needs_attention for f in findings):

@@ -382,4 +382,4 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 # Commands grouped by subject live in modules of their own and attach themselves to ``main``.
-from cli import audit, backup, cases, doctor, migration, partners, tokens, training  # noqa: E402,F401  (imported to register)
+from cli import audit, backup, cases, doctor, incidents, migration, partners, tokens, training  # noqa: E402,F401  (imported to register)

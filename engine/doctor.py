@@ -1,11 +1,11 @@
 """``nrmflow doctor``: read-only health checks an operator runs after an upgrade or an alarm.
 
 A case can live for years across many upgrades; what goes wrong between them
-is quiet (a migration not run, a worker not started, a partner down, a case
-nothing can move on). Each check here reads the database, changes nothing
-(not even the audit log), and says what it found in words an operator can act
-on, with the command that fixes it. Messages name cases by reference and id
-only, never by anything in their data.
+is quiet (a migration not run, a worker not started, a partner down, a failed
+step waiting for a coordinator, a case nothing can move on). Each check here
+reads the database, changes nothing (not even the audit log), and says what it
+found in words an operator can act on, with the command that fixes it.
+Messages name cases by reference and id only, never by anything in their data.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from engine.audit_search import verify_chain
 from engine.clock import Clock, as_utc
 from engine.db import Database, alembic_config
+from engine.incidents import open_incident_count
 from engine.models import (
     AuditHead,
+    Incident,
     MessageSubscription,
     OutboundMessage,
     ProcessInstance,
@@ -34,6 +36,7 @@ from engine.models import (
     TimerJob,
     WorkItem,
 )
+from engine.retries import timer_fires_at
 from engine.training_clock import refresh_if_training
 
 Severity = Literal["error", "warning", "ok"]
@@ -93,6 +96,7 @@ def diagnose(db: Database, clock: Clock, thresholds: Thresholds) -> list[Finding
     now = clock.now()
     checks: list[tuple[str, Callable[[], list[Finding]]]] = [
         ("stuck cases", lambda: check_stuck_cases(db)),
+        ("open incidents", lambda: check_open_incidents(db, now)),
         ("timers", lambda: check_overdue_timers(db, now, thresholds.timer_grace)),
         ("outbox", lambda: check_outbox(db, now, thresholds)),
         ("audit chain", lambda: check_audit_chain(db)),
@@ -134,10 +138,10 @@ def check_schema(db: Database) -> Finding:
 
 
 def check_stuck_cases(db: Database) -> list[Finding]:
-    """Open cases nothing can move on: no task for a person, no timer, no awaited message.
+    """Open cases nothing can move on: no task, no timer, no awaited message, no open incident.
 
-    Suspended cases wait on purpose and are left out. nrmflow records no
-    incidents yet, so none can explain a stuck case; the message says so.
+    Suspended cases wait on purpose and are left out; so is a case with an open
+    incident: it waits for a coordinator, and the incidents check reports it.
     """
     query = (
         select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.updated_at)
@@ -148,6 +152,7 @@ def check_stuck_cases(db: Database) -> list[Finding]:
             ~exists().where(WorkItem.instance_id == ProcessInstance.id),
             ~exists().where(TimerJob.instance_id == ProcessInstance.id),
             ~exists().where(MessageSubscription.instance_id == ProcessInstance.id),
+            ~exists().where(Incident.instance_id == ProcessInstance.id, Incident.status == "open"),
         )
         .order_by(ProcessInstance.id)
     )
@@ -159,7 +164,7 @@ def check_stuck_cases(db: Database) -> list[Finding]:
                 "stuck_cases",
                 "ok",
                 "no stuck cases (every running or waiting case has an open task, "
-                "a timer or an awaited message; suspended cases are left out)",
+                "a timer, an awaited message or an open incident; suspended cases are left out)",
             )
         ]
     findings = [
@@ -167,8 +172,7 @@ def check_stuck_cases(db: Database) -> list[Finding]:
             "stuck_case",
             "error",
             f"case {reference} (id {instance_id}) is open with no task, no timer and no "
-            f"awaited message: nothing can move it on (no incident explains it: nrmflow "
-            f"records none yet)",
+            f"awaited message: nothing can move it on, and no open incident explains it",
             f"inspect /cases/{instance_id}/history for its last step, or "
             f"nrmflow audit export --since {as_utc(updated_at).date().isoformat()}",
         )
@@ -186,13 +190,56 @@ def check_stuck_cases(db: Database) -> list[Finding]:
     return findings
 
 
+def check_open_incidents(db: Database, now: datetime) -> list[Finding]:
+    """Failed steps waiting for a coordinator: the count, and the oldest by its first failure.
+
+    A warning, not an error: nrmflow knows what failed and shows it to the
+    coordinator; the operator's part is to see that someone acts on it.
+    """
+    with db.reader() as session:
+        oldest = session.execute(
+            select(Incident, ProcessInstance.business_key)
+            .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
+            .where(Incident.status == "open")
+            .order_by(Incident.first_at, Incident.id)
+            .limit(1)
+        ).first()
+    if oldest is None:
+        return [Finding("incidents", "ok", "no open incidents (no failed step is waiting)")]
+    incident, reference = oldest
+    where = f" at '{incident.task_title}'" if incident.task_title else ""
+    return [
+        Finding(
+            "incidents_open",
+            "warning",
+            f"{open_incident_count(db)} open incident(s) waiting for a coordinator to retry or "
+            f"cancel; the oldest, incident {incident.id} ({incident.source}, "
+            f"{incident.error_type}{where}) of case {reference}, first failed "
+            f"{_moment(incident.first_at)} ({_duration(now - as_utc(incident.first_at))} ago, "
+            f"{incident.occurrences} occurrence(s))",
+            "nrmflow incidents list to see them; fix the cause, then nrmflow incidents retry ID "
+            "(or cancel ID --reason ...), or use the coordinator's Incidents page",
+        )
+    ]
+
+
 def check_overdue_timers(db: Database, now: datetime, grace: timedelta) -> list[Finding]:
-    """Timers a running worker would have fired by now; a suspended case's timers wait."""
+    """Timers a running worker would have fired by now, counted from when it next fires them.
+
+    A failed timer waits for its retry, so it is late only past ``retry_at``; a
+    held one waits for a coordinator (its incident is reported), a suspended case's
+    for its resumption.
+    """
+    fires_at = timer_fires_at()
     overdue = (
-        select(TimerJob.due_at, TimerJob.task_name, ProcessInstance.business_key)
+        select(fires_at, TimerJob.attempts, TimerJob.task_name, ProcessInstance.business_key)
         .join(ProcessInstance, ProcessInstance.id == TimerJob.instance_id)
-        .where(TimerJob.due_at < now - grace, ProcessInstance.suspended_at.is_(None))
-        .order_by(TimerJob.due_at)
+        .where(
+            TimerJob.on_hold.is_(False),
+            fires_at < now - grace,
+            ProcessInstance.suspended_at.is_(None),
+        )
+        .order_by(fires_at)
     )
     with db.reader() as session:
         count = session.scalar(select(func.count()).select_from(overdue.subquery())) or 0
@@ -200,15 +247,16 @@ def check_overdue_timers(db: Database, now: datetime, grace: timedelta) -> list[
     late = _duration(grace)
     if oldest is None:
         return [Finding("timers", "ok", f"no timer is overdue by more than {late}")]
-    due_at, task_name, reference = oldest
+    fires, attempts, task_name, reference = oldest
+    due = f"due for its retry after {attempts} failed attempt(s)" if attempts else "due"
     return [
         Finding(
             "timers_overdue",
             "error",
             f"{count} timer(s) overdue by more than {late}; the oldest, '{task_name}' of "
-            f"case {reference}, was due {_moment(due_at)} ({_duration(now - as_utc(due_at))} ago)",
+            f"case {reference}, was {due} {_moment(fires)} ({_duration(now - as_utc(fires))} ago)",
             "is `nrmflow worker` running? start it and its next pass fires them; "
-            "if it runs, its log names the timer whose step fails",
+            "if it runs, its log says why they do not fire",
         )
     ]
 

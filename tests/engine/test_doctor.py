@@ -5,25 +5,30 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import delete, select, update
 
-from engine.clock import FixedClock
+from engine.clock import FixedClock, as_utc
 from engine.db import Database, alembic_config
 from engine.doctor import Finding, Thresholds, diagnose
+from engine.incidents import IncidentRaised
 from engine.models import (
     AuditEvent,
     AuditHead,
+    Incident,
     OutboundMessage,
     ProcessInstance,
     TimerJob,
     WorkItem,
 )
+from engine.retries import RetryPolicy
 from engine.runtime import Runtime
 from engine.views import CaseView
-from tests.engine.helpers import sample_runtime
+from tests.engine.helpers import item_named, sample_runtime, tamper_spec
 
+INTAKE = {"applicant_ref": "R-1", "amount": 5000, "urgent": False}
 THRESHOLDS = Thresholds.for_worker(5)  # timers are late after 2 * 5 s + 60 s = 70 s
 
 
@@ -45,8 +50,15 @@ def test_a_clean_database_needs_no_attention(db: Database, clock: FixedClock) ->
     runtime, _ = _timer_case(db, clock)
     runtime.start("timer_case", {}, "clara")
     findings = diagnose(db, clock, THRESHOLDS)
-    assert [f.severity for f in findings] == ["ok"] * 5
-    assert _codes(findings) == ["schema", "stuck_cases", "timers", "outbox", "audit_chain"]
+    assert [f.severity for f in findings] == ["ok"] * 6
+    assert _codes(findings) == [
+        "schema",
+        "stuck_cases",
+        "incidents",
+        "timers",
+        "outbox",
+        "audit_chain",
+    ]
 
 
 def test_an_unmigrated_database_lists_every_pending_migration(
@@ -106,7 +118,7 @@ def test_a_case_nothing_can_move_on_is_stuck(db: Database, clock: FixedClock) ->
 
     [finding] = _problems(db, clock)
     assert finding.code == "stuck_case" and finding.severity == "error"
-    assert case.business_key in finding.message and "no incident" in finding.message
+    assert case.business_key in finding.message and "no open incident" in finding.message
     assert finding.fix is not None and f"/cases/{case.id}/history" in finding.fix
 
 
@@ -137,6 +149,102 @@ def test_a_timer_late_beyond_the_worker_interval_asks_for_the_worker(
 
     _suspend(db, case.id, clock)  # a suspended case's timers wait for its resumption
     assert not _problems(db, clock)
+
+
+def _failed_intake(runtime: Runtime) -> CaseView:
+    """A case whose intake completion failed on the broken script: an open incident."""
+    case = runtime.start("sample_case", {}, "clara")
+    with pytest.raises(IncidentRaised):
+        runtime.complete(item_named(case, "intake").id, INTAKE, "clara")
+    return case
+
+
+def _broken_sample(db: Database, clock: FixedClock) -> Runtime:
+    """The sample process with its scoring script broken, on a runtime that reads it so."""
+    runtime = sample_runtime(db, clock)
+    tamper_spec(db, "sample_case", "score = amount * 2", "score = undefined_name * 2")
+    return Runtime(db, runtime.hooks, clock, script_time_limit=1.0)  # the spec cache is per runtime
+
+
+def test_open_incidents_are_counted_and_the_oldest_named(db: Database, clock: FixedClock) -> None:
+    runtime = _broken_sample(db, clock)
+    oldest = _failed_intake(runtime)
+    clock.advance(hours=2)
+    _failed_intake(runtime)
+
+    [finding] = _problems(db, clock)  # each case keeps its intake item: neither is stuck
+
+    assert finding.code == "incidents_open" and finding.severity == "warning"
+    assert finding.message.startswith("2 open incident(s) waiting for a coordinator")
+    assert f"(task, script_error at 'Record intake') of case {oldest.business_key}" in (
+        finding.message
+    )
+    assert "first failed 2026-03-02 09:00 UTC (2 h ago, 1 occurrence(s))" in finding.message
+    assert finding.fix is not None and "nrmflow incidents list" in finding.fix
+
+
+def test_an_open_incident_explains_a_case_nothing_else_moves_on(
+    db: Database, clock: FixedClock
+) -> None:
+    case = _failed_intake(_broken_sample(db, clock))
+    with db.transaction() as session:  # its branch gone: only the incident is left
+        session.execute(delete(WorkItem).where(WorkItem.instance_id == case.id))
+
+    assert _codes(_problems(db, clock)) == ["incidents_open"]  # not also a stuck case
+
+    with db.transaction() as session:  # closed, it explains nothing any more
+        session.execute(update(Incident).values(status="resolved"))
+    [finding] = _problems(db, clock)
+    assert finding.code == "stuck_case" and case.business_key in finding.message
+
+
+def _failing_reminder(db: Database, clock: FixedClock, retry: RetryPolicy) -> Runtime:
+    """The timer case past its hour, its reminder's script broken: the reminder's firing fails."""
+    runtime = sample_runtime(db, clock, bundle="timers")
+    tamper_spec(db, "timer_case", "reminders = reminders + 1", "reminders = undefined_name + 1")
+    runtime = Runtime(db, runtime.hooks, clock, script_time_limit=1.0, timer_retry=retry)
+    runtime.start("timer_case", {}, "clara")
+    clock.advance(hours=1, minutes=1)
+    assert runtime.fire_due_timers() == 1  # the hour; the reminder is due 10 minutes later
+    return runtime
+
+
+def _reminder(db: Database) -> TimerJob:
+    with db.reader() as session:
+        return session.scalars(select(TimerJob).filter_by(task_name="reminder")).one()
+
+
+def test_a_held_timer_is_an_incident_not_an_overdue_timer(db: Database, clock: FixedClock) -> None:
+    runtime = _failing_reminder(db, clock, RetryPolicy(retries=0))
+    clock.advance(minutes=11)
+    runtime.fire_due_timers()  # fails, and with no automatic retry it is held at once
+    assert _reminder(db).on_hold
+
+    clock.advance(days=3)  # no worker could fire it: it waits for a coordinator
+
+    assert _codes(_problems(db, clock)) == ["incidents_open"]
+
+
+def test_a_timer_waiting_for_its_retry_is_late_only_past_its_retry_time(
+    db: Database, clock: FixedClock
+) -> None:
+    runtime = _failing_reminder(db, clock, RetryPolicy())  # retries after 60, 120, 240 s
+    due = as_utc(_reminder(db).due_at)
+    clock.set(due + timedelta(seconds=1))
+    runtime.fire_due_timers()  # the first try fails: retried 60 s later
+    retry_at = _reminder(db).retry_at
+    assert retry_at is not None and as_utc(retry_at) == due + timedelta(seconds=61)
+
+    clock.set(due + timedelta(seconds=100))  # 100 s past due, but within 70 s of its retry
+    assert not _problems(db, clock)
+
+    clock.set(as_utc(retry_at) + timedelta(seconds=71))
+    [finding] = _problems(db, clock)
+    assert finding.code == "timers_overdue"
+    assert "was due for its retry after 1 failed attempt(s) 2026-03-02 10:12 UTC" in (
+        finding.message
+    )
+    assert "(71 s ago)" in finding.message
 
 
 def test_a_partner_message_undelivered_after_many_attempts_is_reported(
