@@ -11,66 +11,30 @@ Messages name cases by reference and id only, never by anything in their data.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.audit_search import verify_chain
-from engine.clock import Clock, as_utc
+from engine.clock import Clock
 from engine.db import Database, alembic_config
-from engine.incidents import open_incident_count
+from engine.doctor_findings import Finding, Thresholds
+from engine.doctor_progress import (
+    check_open_incidents,
+    check_outbox,
+    check_overdue_timers,
+    check_stuck_cases,
+)
 from engine.models import (
     AuditHead,
-    Incident,
-    MessageSubscription,
-    OutboundMessage,
     ProcessInstance,
     ProcessModelVersion,
-    TimerJob,
-    WorkItem,
 )
-from engine.retries import timer_fires_at
 from engine.training_clock import refresh_if_training
-
-Severity = Literal["error", "warning", "ok"]
-# a stuck case is listed by name up to this many; the rest are counted in one more finding
-MAX_LISTED_CASES = 20
-OPEN_STATUSES = ("running", "waiting")
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    severity: Severity
-    message: str
-    fix: str | None = None
-
-    @property
-    def needs_attention(self) -> bool:
-        return self.severity != "ok"
-
-    def to_json(self) -> dict[str, str | None]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """How late is too late: the worker passes every ``poll`` seconds, so allow two and a minute."""
-
-    timer_grace: timedelta
-    outbox_age: timedelta = timedelta(hours=1)
-    outbox_attempts: int = 5
-
-    @classmethod
-    def for_worker(cls, poll_seconds: float) -> Thresholds:
-        return cls(timer_grace=timedelta(seconds=2 * poll_seconds + 60))
 
 
 def diagnose(db: Database, clock: Clock, thresholds: Thresholds) -> list[Finding]:
@@ -135,173 +99,6 @@ def check_schema(db: Database) -> Finding:
         "the other checks run once it is current",
         "nrmflow db upgrade",
     )
-
-
-def check_stuck_cases(db: Database) -> list[Finding]:
-    """Open cases nothing can move on: no task, no timer, no awaited message, no open incident.
-
-    Suspended cases wait on purpose and are left out; so is a case with an open
-    incident: it waits for a coordinator, and the incidents check reports it.
-    """
-    query = (
-        select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.updated_at)
-        .where(
-            ProcessInstance.status.in_(OPEN_STATUSES),
-            ProcessInstance.completed_at.is_(None),
-            ProcessInstance.suspended_at.is_(None),
-            ~exists().where(WorkItem.instance_id == ProcessInstance.id),
-            ~exists().where(TimerJob.instance_id == ProcessInstance.id),
-            ~exists().where(MessageSubscription.instance_id == ProcessInstance.id),
-            ~exists().where(Incident.instance_id == ProcessInstance.id, Incident.status == "open"),
-        )
-        .order_by(ProcessInstance.id)
-    )
-    with db.reader() as session:
-        stuck = list(session.execute(query))
-    if not stuck:
-        return [
-            Finding(
-                "stuck_cases",
-                "ok",
-                "no stuck cases (every running or waiting case has an open task, "
-                "a timer, an awaited message or an open incident; suspended cases are left out)",
-            )
-        ]
-    findings = [
-        Finding(
-            "stuck_case",
-            "error",
-            f"case {reference} (id {instance_id}) is open with no task, no timer and no "
-            f"awaited message: nothing can move it on, and no open incident explains it",
-            f"inspect /cases/{instance_id}/history for its last step, or "
-            f"nrmflow audit export --since {as_utc(updated_at).date().isoformat()}",
-        )
-        for instance_id, reference, updated_at in stuck[:MAX_LISTED_CASES]
-    ]
-    if len(stuck) > MAX_LISTED_CASES:
-        findings.append(
-            Finding(
-                "stuck_case",
-                "error",
-                f"{len(stuck) - MAX_LISTED_CASES} more stuck case(s) not listed",
-                "fix the cases above, then run nrmflow doctor again",
-            )
-        )
-    return findings
-
-
-def check_open_incidents(db: Database, now: datetime) -> list[Finding]:
-    """Failed steps waiting for a coordinator: the count, and the oldest by its first failure.
-
-    A warning, not an error: nrmflow knows what failed and shows it to the
-    coordinator; the operator's part is to see that someone acts on it.
-    """
-    with db.reader() as session:
-        oldest = session.execute(
-            select(Incident, ProcessInstance.business_key)
-            .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
-            .where(Incident.status == "open")
-            .order_by(Incident.first_at, Incident.id)
-            .limit(1)
-        ).first()
-    if oldest is None:
-        return [Finding("incidents", "ok", "no open incidents (no failed step is waiting)")]
-    incident, reference = oldest
-    where = f" at '{incident.task_title}'" if incident.task_title else ""
-    return [
-        Finding(
-            "incidents_open",
-            "warning",
-            f"{open_incident_count(db)} open incident(s) waiting for a coordinator to retry or "
-            f"cancel; the oldest, incident {incident.id} ({incident.source}, "
-            f"{incident.error_type}{where}) of case {reference}, first failed "
-            f"{_moment(incident.first_at)} ({_duration(now - as_utc(incident.first_at))} ago, "
-            f"{incident.occurrences} occurrence(s))",
-            "nrmflow incidents list to see them; fix the cause, then nrmflow incidents retry ID "
-            "(or cancel ID --reason ...), or use the coordinator's Incidents page",
-        )
-    ]
-
-
-def check_overdue_timers(db: Database, now: datetime, grace: timedelta) -> list[Finding]:
-    """Timers a running worker would have fired by now, counted from when it next fires them.
-
-    A failed timer waits for its retry, so it is late only past ``retry_at``; a
-    held one waits for a coordinator (its incident is reported), a suspended case's
-    for its resumption.
-    """
-    fires_at = timer_fires_at()
-    overdue = (
-        select(fires_at, TimerJob.attempts, TimerJob.task_name, ProcessInstance.business_key)
-        .join(ProcessInstance, ProcessInstance.id == TimerJob.instance_id)
-        .where(
-            TimerJob.on_hold.is_(False),
-            fires_at < now - grace,
-            ProcessInstance.suspended_at.is_(None),
-        )
-        .order_by(fires_at)
-    )
-    with db.reader() as session:
-        count = session.scalar(select(func.count()).select_from(overdue.subquery())) or 0
-        oldest = session.execute(overdue.limit(1)).first()
-    late = _duration(grace)
-    if oldest is None:
-        return [Finding("timers", "ok", f"no timer is overdue by more than {late}")]
-    fires, attempts, task_name, reference = oldest
-    due = f"due for its retry after {attempts} failed attempt(s)" if attempts else "due"
-    return [
-        Finding(
-            "timers_overdue",
-            "error",
-            f"{count} timer(s) overdue by more than {late}; the oldest, '{task_name}' of "
-            f"case {reference}, was {due} {_moment(fires)} ({_duration(now - as_utc(fires))} ago)",
-            "is `nrmflow worker` running? start it and its next pass fires them; "
-            "if it runs, its log says why they do not fire",
-        )
-    ]
-
-
-def check_outbox(db: Database, now: datetime, thresholds: Thresholds) -> list[Finding]:
-    """Partner messages undelivered for long or after many attempts: a partner is down or
-    refuses them (a wrong key, a message it does not take)."""
-    late = (
-        select(OutboundMessage, ProcessInstance.business_key)
-        .join(ProcessInstance, ProcessInstance.id == OutboundMessage.instance_id)
-        .where(
-            OutboundMessage.delivered_at.is_(None),
-            or_(
-                OutboundMessage.created_at < now - thresholds.outbox_age,
-                OutboundMessage.attempts >= thresholds.outbox_attempts,
-            ),
-        )
-        .order_by(OutboundMessage.created_at, OutboundMessage.id)
-    )
-    with db.reader() as session:
-        count = session.scalar(select(func.count()).select_from(late.subquery())) or 0
-        oldest = session.execute(late.limit(1)).first()
-    if oldest is None:
-        return [
-            Finding(
-                "outbox",
-                "ok",
-                f"no partner message undelivered for over {_duration(thresholds.outbox_age)} "
-                f"or after {thresholds.outbox_attempts} attempts",
-            )
-        ]
-    message, reference = oldest
-    partner = f"to {message.partner}" if message.partner else "with no partner (passed by hand)"
-    error = f", last error: {message.last_error}" if message.last_error else ""
-    return [
-        Finding(
-            "outbox_undelivered",
-            "warning",
-            f"{count} partner message(s) undelivered for over "
-            f"{_duration(thresholds.outbox_age)} or after {thresholds.outbox_attempts} attempts; "
-            f"the oldest, '{message.message_name}' of case {reference} {partner}, was written "
-            f"{_moment(message.created_at)} ({message.attempts} attempt(s){error})",
-            "nrmflow partners outbox (why), then nrmflow partners retry once the partner is back",
-        )
-    ]
 
 
 def check_audit_chain(db: Database) -> list[Finding]:
@@ -390,17 +187,3 @@ def _reason(error: SQLAlchemyError) -> str:
     """The driver's first line: it names the host or file, never a password or a row."""
     original = getattr(error, "orig", None) or error
     return (str(original).strip().splitlines() or [type(original).__name__])[0][:200]
-
-
-def _moment(moment: datetime) -> str:
-    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _duration(delta: timedelta) -> str:
-    """Coarse and readable: an operator wants "3 d", not a second count."""
-    seconds = int(delta.total_seconds())
-    # (unit, its length, the least amount shown in it): "70 s", "15 min", "1 h", "3 d"
-    for unit, size, least in (("d", 86400, 2), ("h", 3600, 1), ("min", 60, 10)):
-        if seconds >= size * least:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
