@@ -234,7 +234,7 @@ def users_add(
     """
     password = _new_password(password_file)
     if password is not None:
-        check_password_policy(password)  # refuse before anything is stored
+        check_password_policy(password, name)  # refuse before anything is stored
     view = add_user(ctx.db, name, list(roles), agency, CLI_ACTOR, ctx.runtime.clock)
     if password is not None:
         set_password(ctx.db, name, password, CLI_ACTOR, ctx.runtime.clock)

@@ -6,6 +6,10 @@ message nor the time tells an attacker which user names exist. Failures are
 counted per account; too many lock it for a while, which turns online
 guessing into a crawl without locking anyone out for good. The audit trail
 names the account, never the password.
+
+A new password needs length and must not be one an attacker tries first: a
+list of the most common passwords from public breach top-lists, and the
+account's own user name (NIST SP 800-63B, 5.1.1.2).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import cache
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -39,23 +44,42 @@ def _dummy_hash() -> str:
     return _hasher.hash("no account has this password")
 
 
-def hash_password(password: str) -> str:
-    check_password_policy(password)
+def hash_password(password: str, username: str | None = None) -> str:
+    check_password_policy(password, username)
     return _hasher.hash(password)
 
 
-def check_password_policy(password: str) -> None:
-    """Length is what matters against guessing; composition rules only annoy (NIST 800-63B)."""
+def check_password_policy(password: str, username: str | None = None) -> None:
+    """Length and not-the-first-guess are what matter; composition rules only annoy (NIST 800-63B).
+
+    ``username`` is the account the password is for, when known: a password
+    equal to it is the first thing anyone tries.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordRejected(
             f"a password needs at least {MIN_PASSWORD_LENGTH} characters "
             f"(this one has {len(password)})"
         )
+    if username is not None and password.lower() == username.lower():
+        raise PasswordRejected("a password must not be the user name")
+    if password.lower() in common_passwords():
+        raise PasswordRejected(
+            "this password is on a list of commonly used passwords that attackers "
+            "try first; choose another (a few unrelated words make a good one)"
+        )
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The list in ``common_passwords.txt``, read once per process, as package data
+    (importlib.resources) so an installed wheel finds it as a checkout does."""
+    text = resources.files("engine").joinpath("common_passwords.txt").read_text("utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
 
 
 def set_password(db: Database, username: str, password: str, actor: str, clock: Clock) -> None:
     """Store a new password; it also lifts a lock-out, as an administrator resetting it means to."""
-    password_hash = hash_password(password)
+    password_hash = hash_password(password, username)
     with db.transaction() as session:
         user = find_user(session, username)
         _store_hash(session, user, password_hash, actor, clock)
@@ -77,6 +101,8 @@ def set_missing_passwords(
         ).all()
     if not missing:
         return []
+    for username in missing:
+        check_password_policy(password, username)
     password_hash = hash_password(password)
     given = []
     with db.transaction() as session:

@@ -27,6 +27,9 @@ class Settings:
     session_timeout_minutes: float = 30
     sign_in_max_failures: int = 5
     sign_in_lockout_minutes: float = 15
+    # failed password sign-ins one address may make per window (engine/sign_in_limits.py)
+    sign_in_address_max_failures: int = 20
+    sign_in_address_window_minutes: float = 15
     # NRMFLOW_MODE=training: the clock can be moved forward to rehearse cases; never in live use
     training: bool = False
     # JSON file naming the partner deployments messages go to (engine/partners.py)
@@ -67,6 +70,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         session_timeout_minutes=float(env.get("NRMFLOW_SESSION_TIMEOUT_MINUTES", "30")),
         sign_in_max_failures=int(env.get("NRMFLOW_SIGN_IN_MAX_FAILURES", "5")),
         sign_in_lockout_minutes=float(env.get("NRMFLOW_SIGN_IN_LOCKOUT_MINUTES", "15")),
+        sign_in_address_max_failures=int(env.get("NRMFLOW_SIGN_IN_ADDRESS_MAX_FAILURES", "20")),
+        sign_in_address_window_minutes=float(
+            env.get("NRMFLOW_SIGN_IN_ADDRESS_WINDOW_MINUTES", "15")
+        ),
         training=_mode(env.get("NRMFLOW_MODE", "production")) == "training",
         partners_file=env.get("NRMFLOW_PARTNERS_FILE") or None,
         outbox_retry_seconds=float(env.get("NRMFLOW_OUTBOX_RETRY_SECONDS", "300")),

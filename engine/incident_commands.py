@@ -69,8 +69,8 @@ def cancel(
     runtime: Runtime, incident_id: int, reason: str, actor: str, may_handle: MayHandle | None
 ) -> IncidentView:
     """Cancel the failed branch (or give up the held message) and close the incident."""
-    reason = case_suspension.checked_reason(reason, required=True)
     incident = _open_incident(runtime, incident_id, actor, may_handle)
+    reason = case_suspension.checked_reason(reason, required=True)
     with runtime._transaction() as session:
         row = _locked_open(session, incident.id)
         now = runtime.clock.now()

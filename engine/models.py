@@ -327,3 +327,25 @@ class Incident(Base):
     closed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     instance: Mapped[ProcessInstance] = relationship()
+
+
+class SignInAttempt(Base):
+    """A password sign-in from one address within the throttling window (engine/sign_in_limits).
+
+    ``address`` is an HMAC of the client's address keyed with the app secret,
+    never the address itself: the table answers "how often did this address
+    fail lately?" without becoming a log of where staff sign in from. A row is
+    written before the password is checked and removed if it was right, so
+    what remains are failures (and attempts still being checked, which must
+    count too, or parallel guesses would slip past the limit). A ``throttled``
+    row only marks that the address's refusal was audited in this window.
+    Rows older than the window are pruned.
+    """
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (Index("ix_sign_in_attempt_address_at", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    throttled: Mapped[bool] = mapped_column(Boolean, default=False)

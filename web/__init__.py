@@ -27,7 +27,9 @@ from web import (
     history,
     i18n,
     inbox,
+    incidents,
     monitoring,
+    security_headers,
     tasks,
 )
 from web.extensions import csrf, login_manager
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     login_manager.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    security_headers.init_app(app)
     for blueprint in (
         auth.blueprint,
         inbox.blueprint,
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         history.blueprint,
         audit_log.blueprint,
         monitoring.blueprint,
+        incidents.blueprint,
     ):
         app.register_blueprint(blueprint)
     api.init_app(app)

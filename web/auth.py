@@ -5,7 +5,9 @@ and static files: the check runs before every request, so a view that forgets
 ``@login_required`` still shows nothing to a stranger. A session ends after
 ``NRMFLOW_SESSION_TIMEOUT_MINUTES`` without a request, measured on the app's
 clock. Signing in starts a new session (and CSRF token), so a session id
-planted before sign-in is worth nothing after it.
+planted before sign-in is worth nothing after it. Failed sign-ins are limited
+per account (a lock-out) and per client address (engine/sign_in_limits.py),
+the latter checked before the password costs any work.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from engine import accounts
+from engine import accounts, sign_in_limits
 from engine.clock import Clock, as_utc
 from engine.errors import SignInFailed, UserNotFound
 from engine.training_clock import wall_clock
-from engine.users import find_user
+from engine.users import UserView, find_user
 from web import api, services
 from web.extensions import login_manager
 from web.i18n import LANGUAGES
@@ -187,16 +189,8 @@ def sign_in() -> ResponseReturnValue:
     form = SignInForm()
     failure = None
     if form.validate_on_submit():
-        settings = services.settings()
         try:
-            view = accounts.authenticate(
-                services.database(),
-                form.username.data or "",
-                form.password.data or "",
-                _people_clock(),
-                settings.sign_in_max_failures,
-                settings.sign_in_lockout_minutes,
-            )
+            view = _authenticate(form.username.data or "", form.password.data or "")
         except SignInFailed as error:
             failure = _failure_message(error)
         else:
@@ -206,6 +200,28 @@ def sign_in() -> ResponseReturnValue:
             session["last_seen"] = _people_clock().now().isoformat()
             return redirect(target or _home())
     return render_template("auth/sign_in.html", form=form, failure=failure, next=target)
+
+
+def _authenticate(username: str, password: str) -> UserView:
+    """The account's check, behind the client address's limit (SignInFailed either way).
+
+    The address is ``request.remote_addr``: behind a reverse proxy that is the
+    proxy's, unless the WSGI server or ProxyFix puts the client's there.
+    """
+    settings, db, clock = services.settings(), services.database(), _people_clock()
+    address = sign_in_limits.address_key(settings.secret_key, request.remote_addr)
+    limit = sign_in_limits.AddressLimit.from_settings(settings)
+    attempt = sign_in_limits.admit_attempt(db, address, clock.now(), limit)
+    view = accounts.authenticate(
+        db,
+        username,
+        password,
+        clock,
+        settings.sign_in_max_failures,
+        settings.sign_in_lockout_minutes,
+    )
+    sign_in_limits.forget_success(db, attempt)
+    return view
 
 
 def _failure_message(error: SignInFailed) -> str:

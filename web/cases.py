@@ -12,6 +12,11 @@ so an id reveals nothing about cases elsewhere.
 The NRM coordinator suspends and resumes a case from this page; the engine
 checks who may (a 403 page for anyone else) and keeps the reason in the
 audit trail, not on the page.
+
+A case with an open incident (a step that failed and was rolled back) says
+so to everyone who may open it, since nobody's work on it will move until
+the coordinator acts; the incidents' messages carry no case data. Only those
+who may handle incidents get the links to them.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from flask_login import current_user, login_required
 from engine import case_suspension
 from engine.errors import CaseNotFound, FormInvalid, NotAuthorized
 from engine.inbox import DueState, due_state
+from engine.incidents import open_incidents_of_case
 from engine.model_labels import ModelLabels, model_labels
 from engine.start_forms import start_form
 from engine.views import WorkItemView
@@ -53,6 +59,10 @@ ACTIONS = {
     "case_completed": lazy_gettext("Case closed"),
     "case_suspended": lazy_gettext("Case suspended"),
     "case_resumed": lazy_gettext("Case resumed"),
+    "incident_raised": lazy_gettext("A step failed (incident)"),
+    "incident_retried": lazy_gettext("Failed step retried"),
+    "incident_cancelled": lazy_gettext("Failed branch cancelled"),
+    "case_migrated": lazy_gettext("Moved to a new process version"),
 }
 STATUSES = {
     "running": lazy_gettext("Open"),
@@ -103,6 +113,8 @@ def show(instance_id: int) -> ResponseReturnValue:
         suspended_since=case_suspension.suspended_since(services.database(), case.id),
         may_suspend=runtime.hooks.may_suspend(roles),
         reason_max=case_suspension.REASON_MAX_LENGTH,
+        incidents=open_incidents_of_case(services.database(), case.id),
+        may_handle_incidents=runtime.hooks.may_handle_incidents(roles),
     )
 
 

@@ -23,6 +23,7 @@ from engine.errors import (
     TaskNotReady,
     UserNotFound,
 )
+from engine.incidents import IncidentClosed, IncidentRaised
 from engine.state import StateFormatUnsupported
 from web import api
 
@@ -38,6 +39,8 @@ STATUS_OF: dict[type[EngineError], int] = {
     MessageNotExpected: 409,
     StateFormatUnsupported: 503,
     SuspensionConflict: 409,
+    IncidentClosed: 409,
+    IncidentRaised: 409,  # the step failed and became an incident; the answers were kept
 }
 
 

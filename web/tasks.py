@@ -3,7 +3,9 @@
 Each route parses the post, calls one runtime command and renders the
 result; the engine validates the data against the task's schema. Losing a
 race (someone else completed or claimed the task) is an expected outcome
-with its own message, never a crash.
+with its own message, never a crash. So is a step after the task failing:
+the engine rolls it back, keeps the answers as the item's draft and raises
+an incident; the person sees the form again, filled in, with what happened.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from werkzeug.wrappers import Response
 from engine.case_reads import TaskForm
 from engine.errors import AlreadyClaimed, FormInvalid, StaleRevision, TaskNotReady
 from engine.forms import validate_form_data
+from engine.incidents import IncidentRaised
 from web import services
 from web.errors import error_page
 from web.i18n import stage_title
@@ -83,6 +86,8 @@ def _submit(
         return _invalid(task, data, errors_by_field(invalid.errors))
     except (TaskNotReady, AlreadyClaimed, StaleRevision) as lost:
         return _lost_race(lost)
+    except IncidentRaised as failed:
+        return _failed_step(task, data, failed)
     flash(done, "success")
     return redirect(next_url())
 
@@ -102,6 +107,12 @@ def _invalid(task: TaskForm, data: dict[str, Any], errors: dict[str, str]) -> Pa
         except FormInvalid as invalid:
             errors = {**errors_by_field(invalid.errors), **errors}
     return _task_page(task, data, errors, 422)
+
+
+def _failed_step(task: TaskForm, data: dict[str, Any], failed: IncidentRaised) -> Page:
+    """The form again as they filled it in, under the engine's message for them (no case data)."""
+    flash(str(failed), "error")  # drawn by this very page, not the next one
+    return _task_page(task, data, {}, 409)
 
 
 def _lost_race(error: Exception) -> Page:

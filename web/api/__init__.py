@@ -19,6 +19,7 @@ from web.api import (  # noqa: F401  (imported to register their routes)
     case_suspension,
     cases,
     clock,
+    incidents,
     messages,
     openapi,
     partner_messages,

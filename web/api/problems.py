@@ -30,6 +30,7 @@ from engine.errors import (
     UserNotFound,
     WorkflowFailed,
 )
+from engine.incidents import IncidentClosed, IncidentRaised
 from engine.signing import SignatureExpired, SignatureMissing, SignatureRejected, UnknownPartnerKey
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,11 @@ ENGINE_ERRORS: tuple[tuple[type[EngineError], int, str, str], ...] = (
     (CaseNotSuspended, 409, "case-not-suspended", "The case is not suspended"),
     (CaseClosed, 409, "case-closed", "The case is closed"),
     (MessageNotExpected, 409, "message-not-expected", "The case is not waiting for it"),
+    (IncidentClosed, 409, "incident-closed", "The incident was already retried or cancelled"),
     (FormInvalid, 422, "invalid-data", "The data does not satisfy the form"),
     (ModelInvalid, 422, "model-invalid", "The bundle is not valid"),
     (ModelNotFound, 422, "model-not-found", "No such process model"),
+    (IncidentRaised, 409, "incident-raised", "The step failed and became an incident"),
     (WorkflowFailed, 500, "workflow-failed", "The process could not continue"),
 )
 
@@ -129,6 +132,8 @@ def internal_error() -> ApiProblem:
 def _members(error: EngineError) -> dict[str, Any]:
     if isinstance(error, FormInvalid):
         return {"errors": [{"path": e.path, "message": e.message} for e in error.errors]}
+    if isinstance(error, IncidentRaised):  # the answers were kept; the coordinator acts on it
+        return {"incident_id": error.incident_id}
     if isinstance(error, ModelInvalid):
         return {
             "problems": [

@@ -18,7 +18,7 @@ from engine.inbox import InboxFilters, inbox_page
 from engine.views import WorkItemView
 from web import services
 from web.api.auth import api_user
-from web.api.problems import not_found
+from web.api.problems import MEDIA_TYPE, not_found
 from web.api.representations import case_json, page_json, work_item_json
 from web.api.schemas import DATA_OBJECT, ref
 from web.api.spec import PAGE, Param, Reply, operation
@@ -113,8 +113,18 @@ def unclaim_work_item(work_item_id: int) -> ResponseReturnValue:
         "additionalProperties": False,
         "properties": {"data": DATA_OBJECT},
     },
-    responses={200: Reply("the case after the step", ref("Case"))},
-    problems=(404, 409, 422),
+    responses={
+        200: Reply("the case after the step", ref("Case")),
+        409: Reply(
+            "Conflict: the item was completed or withdrawn, someone else holds it, the case "
+            "changed or is suspended; or the step after the task failed and became an "
+            "incident (`incident-raised`, with `incident_id`): the case is as before and the "
+            "answers are kept as the item's draft for the coordinator's retry",
+            ref("Problem"),
+            MEDIA_TYPE,
+        ),
+    },
+    problems=(404, 422),
 )
 def complete_work_item(work_item_id: int, body: dict[str, Any]) -> ResponseReturnValue:
     runtime = services.runtime()
