@@ -29,7 +29,6 @@ from engine.errors import CaseNotFound, EngineError, ModelNotFound, NotAuthorize
 from engine.models import MessageSubscription, ProcessInstance, ProcessModelVersion, WorkItem
 from engine.state import REGISTRY, dump_state, load_state
 from engine.users import find_user
-from engine.validation import form_reference
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
@@ -268,12 +267,11 @@ def _retitle_work_items(session: Session, plan: _Plan, runtime: Runtime) -> None
     title, lane, role and form; a claim goes with a changed role the claimant may not hold."""
     tasks = {str(t.id): t for t in derived.open_user_tasks(plan.workflow)}
     for item in session.scalars(select(WorkItem).filter_by(instance_id=plan.instance.id)):
-        task = tasks[item.task_id]
-        spec, role = task.task_spec, runtime.hooks.role_for_lane(task.task_spec.lane)
-        item.assignee = item.assignee if role == item.role else None
-        item.task_name, item.title = spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id
-        item.lane, item.role, item.form = spec.lane, role, form_reference(spec)
-        item.stage, item.offered = task.workflow.spec.name, plan.instance.suspended_at is None
+        fields = derived.work_item_fields(tasks[item.task_id], runtime.hooks.role_for_lane)
+        item.assignee = item.assignee if fields["role"] == item.role else None
+        for name, value in fields.items():
+            setattr(item, name, value)
+        item.offered = plan.instance.suspended_at is None
 
 
 def _target(runtime: Runtime, version_id: int) -> _Target:

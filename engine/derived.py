@@ -181,18 +181,27 @@ def _sync_work_items(
             # A fired non-interrupting deadline leaves the task open and overdue, not undated.
             item.due_at = due or item.due_at
             continue
-        spec = task.task_spec
         session.add(
             WorkItem(
                 instance_id=instance.id,
                 task_id=task_id,
-                task_name=spec.bpmn_id or spec.name,
-                title=spec.bpmn_name or spec.bpmn_id or spec.name,
-                lane=spec.lane,
-                role=role_for_lane(spec.lane),
-                form=form_reference(spec),
                 due_at=due,
                 created_at=now,
-                stage=task.workflow.spec.name,
+                **work_item_fields(task, role_for_lane),
             )
         )
+
+
+def work_item_fields(
+    task: Task, role_for_lane: Callable[[str | None], str | None]
+) -> dict[str, str | None]:
+    """What a work item takes from its task's spec: also refreshed when a case changes version."""
+    spec = task.task_spec
+    return {
+        "task_name": spec.bpmn_id or spec.name,
+        "title": spec.bpmn_name or spec.bpmn_id or spec.name,
+        "lane": spec.lane,
+        "role": role_for_lane(spec.lane),
+        "form": form_reference(spec),
+        "stage": task.workflow.spec.name,
+    }

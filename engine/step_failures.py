@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.decisions import NoMatchingRule
-from engine.errors import ScriptError, WorkflowFailed
+from engine.errors import WorkflowFailed
 
 MAX_MESSAGE = 400
 MAX_DETAIL = 4000
@@ -54,13 +54,11 @@ def describe(error: BaseException) -> StepFailure:
     if any(isinstance(e, NoMatchingRule) for e in chain):
         error_type = "no_matching_rule"
         message = f"No rule of the decision at '{element_name}' matched this case."
-    elif task_error is not None and (
-        task_error.error_line or any(isinstance(e, ScriptError) for e in chain)
-    ):
+    elif task_error is not None:  # SpiffWorkflow wraps what a script or condition raised
         error_type = "script_error"
         message = f"A script or condition at '{element_name}' failed."
     elif element_name:
-        error_type = "script_error" if task_error is not None else "step_failed"
+        error_type = "step_failed"
         message = f"The process could not continue at '{element_name}'."
     else:
         error_type = "step_failed"
