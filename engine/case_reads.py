@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.clock import as_utc
-from engine.errors import CaseNotFound, NotAuthorized
+from engine.errors import AccessRefused, CaseNotFound
 from engine.models import AuditEvent, ProcessInstance, WorkItem
 from engine.users import find_user
 from engine.views import CaseView, WorkItemView
@@ -127,7 +127,12 @@ class CaseReads:
                 raise CaseNotFound(f"no case {instance_id}")
             items = list(session.scalars(select(WorkItem).filter_by(instance_id=instance_id)))
             if not self.hooks.may_view_case(user.role_names, {i.role for i in items}):
-                raise NotAuthorized(f"'{actor}' may not view case {instance.business_key}")
+                raise AccessRefused(
+                    f"'{actor}' may not view case {instance.business_key}",
+                    actor,
+                    "case",
+                    instance.id,
+                )
             workflow = self._load(instance)
             stages = sorted({i.stage for i in items if i.stage}) or [instance.status]
             data = current_data(workflow)

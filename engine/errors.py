@@ -34,6 +34,28 @@ class NotAuthorized(EngineError):
     pass
 
 
+class AccessRefused(NotAuthorized):
+    """A person tried a case or work item that is not theirs: audited as ``access_refused``.
+
+    An id in a URL is easy to forge; the answer is the same as for an id that does
+    not exist, and the attempt is recorded so an auditor sees who probed what.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        actor: str,
+        attempt: str,
+        instance_id: int | None = None,
+        task_id: str | None = None,
+    ):
+        super().__init__(message)
+        self.actor = actor
+        self.attempt = attempt
+        self.instance_id = instance_id
+        self.task_id = task_id
+
+
 class NotClaimant(NotAuthorized):
     """Only the person who claimed a work item may give it back."""
 

@@ -27,6 +27,7 @@ from engine.clock import Clock, SystemClock
 from engine.db import Database
 from engine.derived import open_user_tasks, sync_derived_rows
 from engine.errors import (
+    AccessRefused,
     AlreadyClaimed,
     CaseNotFound,
     MessageNotExpected,
@@ -142,8 +143,25 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        with self.db.transaction() as session, clock.using(self.clock):
-            yield session
+        try:
+            with self.db.transaction() as session, clock.using(self.clock):
+                yield session
+        except AccessRefused as refused:
+            self._record_refusal(refused)
+            raise
+
+    def _record_refusal(self, refused: AccessRefused) -> None:
+        """Audit a refused attempt on a case in its own transaction: the attempt's rolled back."""
+        with self.db.transaction() as session:
+            event = audit.PendingEvent(
+                refused.actor,
+                "access_refused",
+                refused.instance_id,
+                refused.task_id,
+                None,
+                {"attempt": refused.attempt},
+            )
+            audit.append(session, [event], self.clock.now())
 
     def _complete_item(
         self,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from engine import audit
 from engine.case_suspension import refuse_if_suspended
 from engine.errors import (
+    AccessRefused,
     AlreadyClaimed,
     FieldError,
     FormInvalid,
@@ -123,7 +124,13 @@ class WorkItemCommands:
         user = find_user(session, actor)
         item = self._open_item(session, work_item_id)
         if item.role not in user.role_names:
-            raise NotAuthorized(f"'{actor}' does not hold the role of work item {work_item_id}")
+            raise AccessRefused(
+                f"'{actor}' does not hold the role of work item {work_item_id}",
+                actor,
+                "work_item",
+                item.instance_id,
+                item.task_id,
+            )
         return item
 
     def _audit_item(
