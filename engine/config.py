@@ -40,6 +40,10 @@ class Settings:
     outbox_retries: int = 3
     timer_retry_seconds: float = 60
     timer_retries: int = 3
+    # reverse proxies in front whose X-Forwarded-For/-Proto the app believes (web/__init__.py)
+    trusted_proxies: int = 0
+    # a closed case whose process set no retention date is erased this long after closing
+    retention_days: int = 6 * 365 + 2
 
     def outbox_retry(self) -> RetryPolicy:
         return RetryPolicy(
@@ -81,6 +85,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         outbox_retries=int(env.get("NRMFLOW_OUTBOX_RETRIES", "3")),
         timer_retry_seconds=float(env.get("NRMFLOW_TIMER_RETRY_SECONDS", "60")),
         timer_retries=int(env.get("NRMFLOW_TIMER_RETRIES", "3")),
+        trusted_proxies=int(env.get("NRMFLOW_TRUSTED_PROXIES", "0")),
+        retention_days=int(env.get("NRMFLOW_RETENTION_DAYS", str(6 * 365 + 2))),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.clock import Clock
 from engine.config import Settings, check_production_ready, load_settings
@@ -51,6 +52,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         # the largest request: a bundle upload plus room for the multipart envelope
         MAX_CONTENT_LENGTH=settings.max_bundle_bytes + 64 * 1024,
     )
+    if settings.trusted_proxies:
+        # one hop per proxy: a client can write any X-Forwarded-For, so trust no more than exist
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     db = Database(settings.database_url)
     app.extensions["nrmflow.settings"] = settings
     app.extensions["nrmflow.db"] = db

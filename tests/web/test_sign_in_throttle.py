@@ -136,3 +136,41 @@ def test_api_tokens_are_not_sign_ins_and_are_not_held_back(no_csrf: Flask) -> No
     api = api_as(no_csrf)("demo.police")
     answer = api.get("/work-items", environ_base={"REMOTE_ADDR": ATTACKER})
     assert answer.status_code == 200
+
+
+PROXY = "10.0.0.5"
+
+
+def post_via(
+    client: FlaskClient, address: str, forwarded_for: str, username: str, password: str
+) -> None:
+    client.post(
+        "/sign-in",
+        data={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+        headers={"X-Forwarded-For": forwarded_for},
+    )
+
+
+def test_behind_one_trusted_proxy_each_client_has_its_own_count(
+    app: Flask, db: Database, clock: FixedClock
+) -> None:
+    settings = load_settings({"NRMFLOW_DATABASE_URL": db.url, "NRMFLOW_TRUSTED_PROXIES": "1"})
+    proxied = create_app(settings, clock=clock)
+    proxied.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    attacker = proxied.test_client()
+    for attempt in range(20):
+        post_via(attacker, PROXY, ATTACKER, f"guess.{attempt}", "not-the-password")
+    post_via(attacker, PROXY, ATTACKER, "demo.police", DEMO_PASSWORD)
+    assert not is_signed_in(attacker)
+    colleague = proxied.test_client()  # same proxy, another client behind it
+    post_via(colleague, PROXY, COLLEAGUE, "demo.police", DEMO_PASSWORD)
+    assert is_signed_in(colleague)
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing(no_csrf: Flask) -> None:
+    attacker = no_csrf.test_client()
+    for attempt in range(20):
+        post_via(attacker, ATTACKER, f"192.0.2.{attempt}", f"guess.{attempt}", "not-the-password")
+    post_via(attacker, ATTACKER, "192.0.2.99", "demo.police", DEMO_PASSWORD)
+    assert not is_signed_in(attacker)
