@@ -44,7 +44,9 @@ def _findings(ctx: Context) -> list[Finding]:
             )
         ]
     clock = deployment_clock(ctx.settings, db)
-    return diagnose(db, clock, Thresholds.for_worker(ctx.settings.worker_poll_seconds))
+    settings = ctx.settings
+    thresholds = Thresholds.for_worker(settings.worker_poll_seconds, settings.retention_days)
+    return diagnose(db, clock, thresholds)
 
 
 def _line(finding: Finding) -> str:

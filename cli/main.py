@@ -381,5 +381,17 @@ def serve(host: str, port: int, workers: int) -> None:
     os.execv(sys.executable, [*args, "web.wsgi:app"])
 
 
-# Commands grouped by subject live in modules of their own and attach themselves to ``main``.
-from cli import audit, backup, cases, doctor, incidents, migration, partners, tokens, training  # noqa: E402,F401  (imported to register)
+# Commands grouped by subject live in modules of their own and attach themselves to ``main``
+# when imported.
+from cli import (  # noqa: E402, F401
+    audit,
+    backup,
+    cases,
+    doctor,
+    incidents,
+    migration,
+    partners,
+    retention,
+    tokens,
+    training,
+)

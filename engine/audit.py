@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -87,6 +87,9 @@ class PendingEvent:
     task_id: str | None = None
     model_version_id: int | None = None
     payload: dict[str, Any] | None = None
+    # field → {"from", "to"} values whose keyed hashes the payload holds: written beside the
+    # chain by engine/case_values.py, never into it, so they can be erased later
+    values: dict[str, Any] | None = field(default=None, compare=False)
 
 
 def field_changes(before: dict[str, Any], submitted: dict[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from engine import audit
 from engine.audit_search import masked_payload
 from engine.clock import Clock, as_utc
 from engine.db import Database
-from engine.errors import CaseNotFound, NotAuthorized
+from engine.errors import AccessRefused, CaseNotFound
 from engine.models import AuditEvent, ProcessInstance
+from engine.refusals import audited_refusals
 from engine.users import find_user
 
 MAX_EVENTS = 10_000
@@ -41,11 +42,14 @@ def case_events(
     db: Database, instance_id: int, actor: str, may_read: bool, clock: Clock
 ) -> list[CaseEvent]:
     """The case's events in order; ``may_read`` (the caller's permission) is the domain's call."""
-    with db.transaction() as session:
+    with audited_refusals(db, clock), db.transaction() as session:
         find_user(session, actor)
-        if not may_read:
-            raise NotAuthorized(f"'{actor}' may not read case histories")
         instance = session.get(ProcessInstance, instance_id)
+        if not may_read:
+            refused_id = instance.id if instance is not None else None
+            raise AccessRefused(
+                f"'{actor}' may not read case histories", actor, "case_history", refused_id
+            )
         if instance is None:
             raise CaseNotFound(f"no case {instance_id}")
         rows = session.scalars(

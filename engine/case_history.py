@@ -27,10 +27,10 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import audit, case_values
 from engine.clock import as_utc
 from engine.derived import pending_timers
-from engine.errors import CaseNotFound, ModelNotFound, NotAuthorized
+from engine.errors import AccessRefused, CaseNotFound, ModelNotFound
 from engine.model_sources import (
     ModelSources,
     ParsedVersions,
@@ -286,9 +286,14 @@ def _readable_case(
     runtime: Runtime, session: Session, instance_id: int, actor: str
 ) -> tuple[set[str], ProcessInstance]:
     roles = find_user(session, actor).role_names
-    if not runtime.hooks.may_read_history(roles):
-        raise NotAuthorized(f"'{actor}' may not read case histories")
     instance = session.get(ProcessInstance, instance_id)
+    if not runtime.hooks.may_read_history(roles):
+        raise AccessRefused(
+            f"'{actor}' may not read case histories",
+            actor,
+            "case_history",
+            instance.id if instance is not None else None,
+        )
     if instance is None:
         raise CaseNotFound(f"no case {instance_id}")
     return roles, instance
@@ -326,6 +331,7 @@ def _history_events(
         )
     }
     where = _processes_by_element(workflow)
+    values = case_values.values_of(session, instance.id)
     for row in rows:
         payload = json.loads(row.payload)
         places = _places(row, payload, workflow, where)
@@ -342,18 +348,27 @@ def _history_events(
             model_key=key,
             model_version=version,
             places=tuple(places),
-            changes=tuple(_masked(changes, stage, masker)),
+            changes=tuple(_masked(changes, values.get(row.seq, {}), stage, masker)),
             details=payload,
             hash=row.hash,
         )
 
 
-def _masked(changes: object, stage: str | None, masker: Masker) -> Iterable[FieldChange]:
+def _masked(
+    changes: object,
+    values: Mapping[str, case_values.RecordedValue],
+    stage: str | None,
+    masker: Masker,
+) -> Iterable[FieldChange]:
+    """The event names the changed fields; their values come from beside the chain."""
     if not isinstance(changes, dict):
         return
-    for name, change in sorted(changes.items()):
+    for name in sorted(changes):
         hidden = masker(name, stage)
-        if hidden is None and isinstance(change, dict):
-            yield FieldChange(name, None, change.get("from"), change.get("to"))
-        else:
+        found = values.get(name)
+        if hidden is not None or found is None:
             yield FieldChange(name, hidden or "unreadable")
+        elif found.erased:
+            yield FieldChange(name, case_values.ERASED)
+        else:
+            yield FieldChange(name, None, found.before, found.after)

@@ -24,6 +24,7 @@ from engine.clock import Clock
 from engine.db import Database, alembic_config
 from engine.doctor_findings import Finding, Thresholds
 from engine.doctor_progress import (
+    check_erasure_due,
     check_open_incidents,
     check_outbox,
     check_overdue_timers,
@@ -63,6 +64,7 @@ def diagnose(db: Database, clock: Clock, thresholds: Thresholds) -> list[Finding
         ("open incidents", lambda: check_open_incidents(db, now)),
         ("timers", lambda: check_overdue_timers(db, now, thresholds.timer_grace)),
         ("outbox", lambda: check_outbox(db, now, thresholds)),
+        ("erasure", lambda: check_erasure_due(db, now, thresholds.retention_days)),
         ("audit chain", lambda: check_audit_chain(db)),
     ]
     for name, check in checks:

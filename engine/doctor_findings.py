@@ -33,10 +33,14 @@ class Thresholds:
     timer_grace: timedelta
     outbox_age: timedelta = timedelta(hours=1)
     outbox_attempts: int = 5
+    # the deployment's retention period, for closed cases whose process set no date
+    retention_days: int = 6 * 365 + 2
 
     @classmethod
-    def for_worker(cls, poll_seconds: float) -> Thresholds:
-        return cls(timer_grace=timedelta(seconds=2 * poll_seconds + 60))
+    def for_worker(cls, poll_seconds: float, retention_days: int = 6 * 365 + 2) -> Thresholds:
+        return cls(
+            timer_grace=timedelta(seconds=2 * poll_seconds + 60), retention_days=retention_days
+        )
 
 
 def moment_text(moment: datetime) -> str:

@@ -22,6 +22,7 @@ from engine.models import (
     TimerJob,
     WorkItem,
 )
+from engine.retention import due_for_erasure
 from engine.retries import timer_fires_at
 
 # a stuck case is listed by name up to this many; the rest are counted in one more finding
@@ -193,5 +194,21 @@ def check_outbox(db: Database, now: datetime, thresholds: Thresholds) -> list[Fi
             f"the oldest, '{message.message_name}' of case {reference} {partner}, was written "
             f"{moment_text(message.created_at)} ({message.attempts} attempt(s){error})",
             "nrmflow partners outbox (why), then nrmflow partners retry once the partner is back",
+        )
+    ]
+
+
+def check_erasure_due(db: Database, now: datetime, retention_days: int) -> list[Finding]:
+    """Closed cases kept past their retention date: personal data held without a legal basis."""
+    due = due_for_erasure(db, now, retention_days)
+    if not due:
+        return [Finding("erasure", "ok", "no closed case is kept past its retention date")]
+    return [
+        Finding(
+            "erasure_due",
+            "warning",
+            f"{len(due)} closed case(s) kept past their retention date, the first "
+            f"{due[0][1]} (id {due[0][0]})",
+            "nrmflow retention run (schedule it daily)",
         )
     ]

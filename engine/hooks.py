@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -44,6 +45,11 @@ class Hooks:
     may_read_history: Callable[[set[str]], bool] = lambda _roles: True
     # who may open a case record, given the viewer's roles and the roles of its open items
     may_view_case: Callable[[set[str], set[str | None]], bool] = lambda _roles, _item_roles: True
+    # when a closed case's personal data is erased, read from its final data; None: after the
+    # deployment's retention period (NRMFLOW_RETENTION_DAYS), see engine/retention.py
+    retention_date: Callable[[dict[str, Any]], datetime | None] = lambda _data: None
+    # the fields whose recorded values erasure keeps (statistical categories); the rest go
+    kept_after_erasure: frozenset[str] = frozenset()
     # the case data a viewer may see, given their roles and the case's current stages
     visible_data: Callable[[set[str], list[str], dict[str, Any]], dict[str, Any]] = (
         lambda _roles, _stages, data: data

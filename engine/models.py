@@ -70,6 +70,12 @@ class ProcessInstance(Base):
     partner_reference: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # set while a coordinator has suspended the case: no timer fires, no task is offered
     suspended_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    # the key of the audit's hashes of this case's answers (engine/case_values.py);
+    # dropped when the case's personal data is erased, so the hashes link to nothing
+    value_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    # the date its process set for erasure, recorded when the case closed (engine/retention.py)
+    retain_until: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
 
     model_version: Mapped[ProcessModelVersion] = relationship(lazy="joined")
 
@@ -349,3 +355,24 @@ class SignInAttempt(Base):
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(Timestamp)
     throttled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CaseValue(Base):
+    """One field a person's form submission changed, with its values: kept beside the audit.
+
+    The audit event (``audit_seq``) holds the field's name and keyed hashes of
+    its values, never the values, so erasing personal data here never needs the
+    chain rewritten. ``before``/``after`` are JSON; erasure sets them to NULL
+    and ``erased_at`` (fields the domain keeps for statistics stay).
+    """
+
+    __tablename__ = "case_value"
+    __table_args__ = (Index("ix_case_value_instance_seq", "instance_id", "audit_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    audit_seq: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(200))
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after: Mapped[str | None] = mapped_column(Text, nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)

@@ -21,13 +21,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import audit, case_suspension, clock, incidents, messages, queries
-from engine.case_reads import CaseReads
+from engine import audit, case_suspension, case_values, clock, incidents, messages, queries
+from engine.case_reads import CaseReads, current_data
 from engine.clock import Clock, SystemClock
 from engine.db import Database
 from engine.derived import open_user_tasks, sync_derived_rows
 from engine.errors import (
-    AccessRefused,
     AlreadyClaimed,
     CaseNotFound,
     MessageNotExpected,
@@ -44,6 +43,7 @@ from engine.models import ProcessInstance, ProcessModelVersion, WorkItem
 from engine.partner_inbox import PartnerInbox
 from engine.partners import NO_PARTNERS, PartnerDirectory
 from engine.references import new_business_key
+from engine.refusals import audited_refusals
 from engine.retries import RetryPolicy
 from engine.scripting import restricted_script_engine
 from engine.specs import SpecCache
@@ -143,25 +143,12 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        try:
-            with self.db.transaction() as session, clock.using(self.clock):
-                yield session
-        except AccessRefused as refused:
-            self._record_refusal(refused)
-            raise
-
-    def _record_refusal(self, refused: AccessRefused) -> None:
-        """Audit a refused attempt on a case in its own transaction: the attempt's rolled back."""
-        with self.db.transaction() as session:
-            event = audit.PendingEvent(
-                refused.actor,
-                "access_refused",
-                refused.instance_id,
-                refused.task_id,
-                None,
-                {"attempt": refused.attempt},
-            )
-            audit.append(session, [event], self.clock.now())
+        with (
+            audited_refusals(self.db, self.clock),
+            self.db.transaction() as session,
+            clock.using(self.clock),
+        ):
+            yield session
 
     def _complete_item(
         self,
@@ -181,6 +168,7 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
         changes = audit.field_changes(task.data, data)
         task.data.update(data)
         step = Step()
+        hashed = case_values.hashed_changes(_value_key(instance), changes)
         step.events.append(
             audit.PendingEvent(
                 actor,
@@ -188,7 +176,8 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
                 instance.id,
                 item.task_id,
                 instance.model_version_id,
-                {"task": item.task_name, "changes": changes, **(noted or {})},
+                {"task": item.task_name, "changes": hashed, **(noted or {})},
+                values=changes,
             )
         )
         self._run(workflow, step, item.task_name, task.run)
@@ -244,6 +233,7 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
             completed_at=now if workflow.is_completed() else None,
             partner=partner[0] if partner else None,
             partner_reference=partner[1] if partner else None,
+            value_key=case_values.new_key(),
         )
         session.add(instance)
         session.flush()
@@ -326,6 +316,9 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
                 status=_status(workflow),
                 updated_at=now,
                 completed_at=now if completed else None,
+                retain_until=self.hooks.retention_date(current_data(workflow))
+                if completed
+                else None,
             )
         )
         if saved.rowcount != 1:
@@ -365,7 +358,8 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
                     actor, "case_completed", instance.id, None, instance.model_version_id
                 )
             )
-        audit.append(session, step.events, now)
+        written = audit.append(session, step.events, now)
+        case_values.journal(session, step.events, written)
         items = list(session.scalars(select(WorkItem).filter_by(instance_id=instance.id)))
         return CaseView.of(instance, items)
 
@@ -375,6 +369,16 @@ def _ready_task(workflow: BpmnWorkflow, item: WorkItem) -> Task:
     if task is None or task.state != TaskState.READY:
         raise TaskNotReady(f"task '{item.title}' is no longer open")
     return task
+
+
+def _value_key(instance: ProcessInstance) -> bytes:
+    """The case's hash key, made on first use for a case stored before keys existed.
+
+    Only a closed case is erased (its key dropped), and a closed case takes no answers.
+    """
+    if instance.value_key is None:
+        instance.value_key = case_values.new_key()
+    return instance.value_key
 
 
 def _status(workflow: BpmnWorkflow) -> str:

@@ -71,10 +71,10 @@ class WorkItemCommands:
             return WorkItemView.of(item, item.instance.business_key)
 
     def reassign(self, work_item_id: int, to_user: str, actor: str) -> WorkItemView:
-        """A supervisor hands an item to a colleague of the same agency who holds its role."""
+        """A supervisor hands an item of a role they hold to a colleague of their agency with it."""
         with self._transaction() as session:
             supervisor = find_user(session, actor)
-            item = self._open_item(session, work_item_id)
+            item = self._authorized_item(session, work_item_id, actor)
             if not self.hooks.may_reassign(supervisor.role_names):
                 raise NotAuthorized(f"'{actor}' may not reassign work items")
             colleague = find_user(session, to_user)

@@ -33,6 +33,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 
+from engine import case_values
 from engine.case_history import CaseHistory, FieldChange, HistoryEvent, case_diagram, case_history
 from engine.case_history import record_reason as record_reason_event
 from engine.clock import as_utc
@@ -49,6 +50,10 @@ blueprint = Blueprint("history", __name__)
 
 _GRANTS = "history_narrative_grants"  # session key: case id → {until, seq}
 MASKED = "•••"
+_HIDDEN_AS = {
+    history_policy.NARRATIVE: lazy_gettext("(withheld)"),
+    case_values.ERASED: lazy_gettext("(erased)"),
+}
 ACTIONS = {
     **CASE_ACTIONS,
     "engine_steps": lazy_gettext("Automatic steps"),
@@ -58,6 +63,8 @@ ACTIONS = {
     "case_viewed": lazy_gettext("Case viewed"),
     "case_history_viewed": lazy_gettext("History viewed"),
     "narrative_revealed": lazy_gettext("Narrative shown, with a reason"),
+    "access_refused": lazy_gettext("Access refused"),
+    "personal_data_erased": lazy_gettext("Personal data erased"),
 }
 
 
@@ -195,7 +202,7 @@ def _row(event: HistoryEvent, labels: ModelLabels) -> Row:
 def _change(change: FieldChange, labels: ModelLabels) -> Change:
     label = _field_label(change.field, labels)
     if not change.shown:
-        shown_as = _("(withheld)") if change.hidden == history_policy.NARRATIVE else MASKED
+        shown_as = _HIDDEN_AS.get(change.hidden or "", MASKED)
         return Change(label, shown_as, shown_as, hidden=True)
     found = labels.fields.get(change.field)
     choices = found.choices if found else {}

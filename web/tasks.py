@@ -20,7 +20,13 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from engine.case_reads import TaskForm
-from engine.errors import AlreadyClaimed, FormInvalid, StaleRevision, TaskNotReady
+from engine.errors import (
+    AccessRefused,
+    AlreadyClaimed,
+    FormInvalid,
+    StaleRevision,
+    TaskNotReady,
+)
 from engine.forms import validate_form_data
 from engine.incidents import IncidentRaised
 from web import services
@@ -39,7 +45,7 @@ Page = tuple[str, int] | Response
 def show(work_item_id: int) -> Page:
     try:
         task = services.runtime().task_form(work_item_id, current_user.username)
-    except TaskNotReady:
+    except (TaskNotReady, AccessRefused):  # another role's item looks like a missing one
         return error_page(
             404, _("This task is not open: it was completed or withdrawn, or it never existed.")
         )
@@ -84,7 +90,7 @@ def _submit(
         act(work_item_id, data, actor)
     except FormInvalid as invalid:
         return _invalid(task, data, errors_by_field(invalid.errors))
-    except (TaskNotReady, AlreadyClaimed, StaleRevision) as lost:
+    except (TaskNotReady, AccessRefused, AlreadyClaimed, StaleRevision) as lost:
         return _lost_race(lost)
     except IncidentRaised as failed:
         return _failed_step(task, data, failed)

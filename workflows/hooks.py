@@ -6,7 +6,7 @@ from __future__ import annotations
 from engine.calendar import BusinessCalendar
 from engine.config import Settings
 from engine.hooks import Hooks
-from workflows import messages, roles, visibility
+from workflows import messages, retention, roles, visibility
 from workflows.script_helpers import script_helpers
 from workflows.time_limits import TimeLimits, load_time_limits
 
@@ -70,4 +70,6 @@ def build_hooks(settings: Settings, limits: TimeLimits | None = None) -> Hooks:
         may_handle_incidents=may_handle_incidents,
         may_migrate=may_migrate,
         visible_data=visibility.visible_data,
+        retention_date=retention.retention_date,
+        kept_after_erasure=retention.KEPT_AFTER_ERASURE,
     )

@@ -5,7 +5,8 @@ stalls. Every figure here is aggregated from rows the engine already keeps
 (cases, open work items, the audit log); no workflow is loaded. What a
 person told a first responder (sex, age group, nationality group, forms of
 exploitation) is the last value recorded by a submitted form in the audit
-log's ``task_completed`` field changes; a decision is the value a decision
+log's ``task_completed`` events (the values kept beside them, engine/case_values.py,
+which erasure leaves for these categories); a decision is the value a decision
 form held when it was submitted (a resubmitted, unchanged value is carried
 over from earlier in the case, since the audit records only changes).
 
@@ -26,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import audit, case_values
 from engine.clock import Clock, as_utc
 from engine.db import Database
 from engine.durations import completed_tasks, graphs
@@ -137,14 +138,17 @@ def _read_decisions(
     session: Session, cases: dict[int, CaseFacts]
 ) -> tuple[list[tuple[str, str, Any]], list[bool]]:
     query = (
-        select(AuditEvent.instance_id, AuditEvent.action, AuditEvent.payload)
+        select(AuditEvent.instance_id, AuditEvent.seq, AuditEvent.action, AuditEvent.payload)
         .where(AuditEvent.action.in_(("task_completed", "timer_fired")))
         .order_by(AuditEvent.instance_id, AuditEvent.seq)
     )
+    submitted = case_values.submitted_values(session)
     decisions: list[tuple[str, str, Any]] = []
     rg_late: list[bool] = []
     target_missed: set[int] = set()
-    for instance_id, action, payload in session.execute(query.execution_options(yield_per=2000)):
+    for instance_id, seq, action, payload in session.execute(
+        query.execution_options(yield_per=2000)
+    ):
         case = cases.get(instance_id)
         if case is None:
             continue
@@ -153,8 +157,7 @@ def _read_decisions(
             if body.get("timer") == RG_TARGET_TIMER:
                 target_missed.add(instance_id)
             continue
-        for name, change in (body.get("changes") or {}).items():
-            case.values[name] = change.get("to")
+        case.values.update(submitted.get(seq, {}))
         task = body.get("task")
         for decision_task, field, _title in DECISIONS:
             if task == decision_task and field in case.values:

@@ -113,7 +113,10 @@ def test_an_edited_line_is_named(
     lines = export(export_format)
     completed = next(e for e in _stored(db) if e.action == "task_completed")
     edited = _rewrite(
-        lines, export_format, completed.seq, payload=completed.payload.replace("male", "female")
+        lines,
+        export_format,
+        completed.seq,
+        payload=completed.payload.replace('"task": "', '"task": "forged_', 1),
     )
     result = verify_export(edited)
     assert not result.intact

@@ -50,13 +50,14 @@ def test_a_clean_database_needs_no_attention(db: Database, clock: FixedClock) ->
     runtime, _ = _timer_case(db, clock)
     runtime.start("timer_case", {}, "clara")
     findings = diagnose(db, clock, THRESHOLDS)
-    assert [f.severity for f in findings] == ["ok"] * 6
+    assert [f.severity for f in findings] == ["ok"] * 7
     assert _codes(findings) == [
         "schema",
         "stuck_cases",
         "incidents",
         "timers",
         "outbox",
+        "erasure",
         "audit_chain",
     ]
 

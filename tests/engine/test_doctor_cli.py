@@ -17,11 +17,11 @@ from engine.models import AuditEvent
 def test_a_healthy_database_exits_zero(nrmflow: Callable[..., Result]) -> None:
     nrmflow("users", "add", "clara", "--role", "clerk")  # an audit event to verify
     lines = nrmflow("doctor").output.splitlines()
-    assert len(lines) == 6 and all(line.startswith("OK ") for line in lines)
+    assert len(lines) == 7 and all(line.startswith("OK ") for line in lines)
     assert "→ fix:" not in "\n".join(lines)
 
     findings = json.loads(nrmflow("doctor", "--json").output)
-    assert [f["severity"] for f in findings] == ["ok"] * 6
+    assert [f["severity"] for f in findings] == ["ok"] * 7
     assert set(findings[0]) == {"code", "severity", "message", "fix"}
 
 

@@ -24,6 +24,7 @@ from engine.db import Database
 from engine.deploy import deploy_bundle
 from engine.models import (
     AuditEvent,
+    CaseValue,
     MessageSubscription,
     OutboundMessage,
     ProcessInstance,
@@ -177,7 +178,7 @@ class NrmCase:
 
 
 def stored_text_of(db: Database, instance_id: int) -> str:
-    """Everything the database keeps about one case, as text: state, audit, outbox."""
+    """Everything the database keeps about one case, as text: state, audit, values, outbox."""
     with db.reader() as session:
         instance = session.get(ProcessInstance, instance_id)
         assert instance is not None
@@ -186,4 +187,6 @@ def stored_text_of(db: Database, instance_id: int) -> str:
         parts += [event.payload for event in events]
         messages = session.scalars(select(OutboundMessage).filter_by(instance_id=instance_id))
         parts += [message.payload for message in messages]
+        values = session.scalars(select(CaseValue).filter_by(instance_id=instance_id))
+        parts += [f"{value.field} {value.before} {value.after}" for value in values]
     return "\n".join(parts)
