@@ -32,6 +32,7 @@ from engine.audit_search import (
     search_page,
 )
 from web import services
+from web.typed_text import without_nul
 
 blueprint = Blueprint("audit_log", __name__)
 
@@ -66,7 +67,7 @@ class AuditQuery:
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> AuditQuery:
         def text(name: str) -> str:
-            return (args.get(name) or "").strip()[:MAX_TEXT]
+            return without_nul(args.get(name) or "").strip()[:MAX_TEXT]
 
         dates: dict[str, date | None] = {}
         invalid = []

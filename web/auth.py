@@ -33,6 +33,7 @@ from engine.users import UserView, find_user
 from web import api, services
 from web.extensions import login_manager
 from web.i18n import LANGUAGES
+from web.typed_text import without_nul
 from workflows.hooks import CASE_PROCESS
 
 blueprint = Blueprint("auth", __name__)
@@ -190,7 +191,8 @@ def sign_in() -> ResponseReturnValue:
     failure = None
     if form.validate_on_submit():
         try:
-            view = _authenticate(form.username.data or "", form.password.data or "")
+            username = without_nul(form.username.data or "")  # such a name is nobody's
+            view = _authenticate(username, form.password.data or "")
         except SignInFailed as error:
             failure = _failure_message(error)
         else:

@@ -17,15 +17,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from engine.errors import AlreadyClaimed, TaskNotReady
+from engine.errors import AccessRefused, AlreadyClaimed, TaskNotReady
 from engine.inbox import SORTS, InboxFilters, Sort, colleagues_for, inbox_page
 from engine.views import WorkItemView
 from web import services
 from web.i18n import role_title, stage_title
+from web.typed_text import without_nul
 
 blueprint = Blueprint("inbox", __name__)
 
 MAX_STAGE_LENGTH = 200
+# an item of another role is answered like one that is not open: an id reveals nothing
+NOT_OPEN = (TaskNotReady, AccessRefused)
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class InboxQuery:
     @classmethod
     def parse(cls, args: Mapping[str, str], roles: Collection[str]) -> InboxQuery:
         role = args.get("role") or None
-        stage = (args.get("stage") or "")[:MAX_STAGE_LENGTH] or None
+        stage = without_nul(args.get("stage") or "")[:MAX_STAGE_LENGTH] or None
         sort = args.get("sort", "due")
         page = args.get("page", "1")
         return cls(
@@ -129,7 +132,7 @@ def claim(work_item_id: int) -> Response:
         item = services.runtime().claim(work_item_id, current_user.username)
     except AlreadyClaimed:
         flash(_("Someone else has claimed this task. Ask them or a supervisor."), "error")
-    except TaskNotReady:
+    except NOT_OPEN:
         flash(_("This task is no longer open: it was completed or withdrawn meanwhile."), "error")
     else:
         flash(_("You claimed “%(task)s” of case %(reference)s.", **_named(item)), "success")
@@ -141,7 +144,7 @@ def claim(work_item_id: int) -> Response:
 def unclaim(work_item_id: int) -> Response:
     try:
         item = services.runtime().unclaim(work_item_id, current_user.username)
-    except TaskNotReady:
+    except NOT_OPEN:
         flash(_("This task is no longer open: it was completed or withdrawn meanwhile."), "error")
     else:
         flash(_("You gave back “%(task)s” of case %(reference)s.", **_named(item)), "success")
@@ -152,13 +155,13 @@ def unclaim(work_item_id: int) -> Response:
 @login_required
 def reassign(work_item_id: int) -> Response:
     """Who may reassign, and to whom, is the engine's rule: a refusal rises as a 403 page."""
-    colleague = request.form.get("to_user", "").strip()
+    colleague = without_nul(request.form.get("to_user", "")).strip()
     if not colleague:
         flash(_("Choose a colleague to hand the task to."), "error")
         return _back()
     try:
         item = services.runtime().reassign(work_item_id, colleague, current_user.username)
-    except TaskNotReady:
+    except NOT_OPEN:
         flash(_("This task is no longer open: it was completed or withdrawn meanwhile."), "error")
     else:
         flash(

@@ -42,6 +42,7 @@ blueprint = Blueprint("incidents", __name__)
 log = logging.getLogger(__name__)
 
 PER_PAGE = 50
+MAX_PAGE = 100_000  # as the API's; a larger page number overflows the database's OFFSET
 FILTERS = ("open", "resolved", "cancelled", "all")
 KINDS = {
     "script_error": lazy_gettext("script error"),
@@ -131,7 +132,7 @@ class IncidentQuery:
         page = args.get("page", "1")
         return cls(
             status if status in FILTERS else "open",
-            int(page) if page.isascii() and page.isdigit() else 1,
+            min(int(page), MAX_PAGE) if page.isascii() and page.isdigit() else 1,
         )
 
     def url(self, **changes: object) -> str:

@@ -186,7 +186,10 @@ def _parse_body(schema: Mapping[str, Any]) -> Any:
         raise ApiProblem(
             415, "unsupported-media-type", "Send JSON", "the body must be application/json"
         )
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # json's decoder recurses: thousands of brackets exhaust the stack
+        raise ApiProblem(422, "invalid-request", "The JSON is nested too deeply") from None
     if data is None:
         raise ApiProblem(400, "bad-request", "Malformed JSON", "the body is not valid JSON")
     if _depth(data) > MAX_JSON_DEPTH:
