@@ -82,6 +82,7 @@ def set_password(db: Database, username: str, password: str, actor: str, clock: 
     password_hash = hash_password(password, username)
     with db.transaction() as session:
         user = find_user(session, username)
+        user.session_epoch += 1  # whoever knew the old password is signed out
         _store_hash(session, user, password_hash, actor, clock)
 
 
@@ -112,6 +113,12 @@ def set_missing_passwords(
                 _store_hash(session, user, password_hash, actor, clock)
                 given.append(username)
     return given
+
+
+def end_sessions(db: Database, username: str) -> None:
+    """Every browser session of the account ends at its next request (signing out)."""
+    with db.transaction() as session:
+        find_user(session, username).session_epoch += 1
 
 
 def _store_hash(session: Session, user: User, password_hash: str, actor: str, clock: Clock) -> None:

@@ -104,8 +104,14 @@ class InsecureConfiguration(RuntimeError):
     """Raised at start-up so a production server never runs with demo secrets."""
 
 
+MIN_SECRET_KEY_LENGTH = 32  # it signs sessions: whoever guesses it signs in as anyone
+
+
 def check_production_ready(settings: Settings) -> None:
-    if settings.production and settings.secret_key == DEMO_SECRET_KEY:
+    key = settings.secret_key
+    if settings.production and (key == DEMO_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH):
         raise InsecureConfiguration(
-            "NRMFLOW_ENV=production needs NRMFLOW_SECRET_KEY set to a long random value"
+            "NRMFLOW_ENV=production needs NRMFLOW_SECRET_KEY set to a random value of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')"
         )

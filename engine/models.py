@@ -178,6 +178,9 @@ class User(Base):
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
     language: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # raised by signing out and by a new password: a session signed in under an older epoch
+    # is over, even one whose cookie was copied (web/auth.py)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     roles: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"

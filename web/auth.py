@@ -36,6 +36,7 @@ from web.i18n import LANGUAGES
 from web.typed_text import without_nul
 from workflows.hooks import CASE_PROCESS
 
+EPOCH = "session_epoch"  # the account's epoch at sign-in (engine/models.User.session_epoch)
 blueprint = Blueprint("auth", __name__)
 
 OPEN_ENDPOINTS = frozenset({"static"})  # no session work at all
@@ -62,6 +63,7 @@ class StaffUser(UserMixin):
     agency: str | None
     roles: set[str] = field(default_factory=set)
     language: str | None = None
+    session_epoch: int = 0
 
     @property
     def may_start_referral(self) -> bool:
@@ -87,7 +89,9 @@ def load_staff_user(username: str) -> StaffUser | None:
             user = find_user(db_session, username)
         except UserNotFound:
             return None
-        return StaffUser(user.username, user.agency, set(user.role_names), user.language)
+        return StaffUser(
+            user.username, user.agency, set(user.role_names), user.language, user.session_epoch
+        )
 
 
 class SignInForm(FlaskForm):
@@ -147,21 +151,28 @@ def require_active_session() -> ResponseReturnValue | None:
         if request.endpoint is not None:
             flash(_(login_manager.login_message), login_manager.login_message_category)
         return redirect(_sign_in_url())
+    if session.get(EPOCH, 0) != current_user.session_epoch:  # none: signed in before epochs
+        return _end_session(
+            _("Your session has ended: the account signed out or its password changed.")
+        )
     now = _people_clock().now()
     if _inactive_too_long(now):
         minutes = services.settings().session_timeout_minutes
-        logout_user()
-        session.clear()
-        flash(
+        return _end_session(
             _(
                 "You were signed out after %(minutes)s minutes without activity.",
                 minutes=f"{minutes:g}",
-            ),
-            "info",
+            )
         )
-        return redirect(_sign_in_url())
     session["last_seen"] = now.isoformat()
     return None
+
+
+def _end_session(message: str) -> ResponseReturnValue:
+    logout_user()
+    session.clear()
+    flash(message, "info")
+    return redirect(_sign_in_url())
 
 
 def _people_clock() -> Clock:
@@ -197,7 +208,10 @@ def sign_in() -> ResponseReturnValue:
             failure = _failure_message(error)
         else:
             session.clear()  # a new session: nothing from before sign-in carries over
-            login_user(StaffUser(view.username, view.agency, set(view.roles)))
+            staff = load_staff_user(view.username)
+            assert staff is not None  # authenticate just found the account
+            login_user(staff)
+            session[EPOCH] = staff.session_epoch
             session.permanent = True
             session["last_seen"] = _people_clock().now().isoformat()
             return redirect(target or _home())
@@ -237,6 +251,9 @@ def _failure_message(error: SignInFailed) -> str:
 
 @blueprint.post("/sign-out")
 def sign_out() -> ResponseReturnValue:
+    """Ends every session of the account, so a copied session cookie dies with this one."""
+    if current_user.is_authenticated:
+        accounts.end_sessions(services.database(), current_user.username)
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from engine.accounts import set_password
 from engine.clock import FixedClock
 from engine.config import load_settings
 from engine.db import Database
@@ -175,6 +176,42 @@ def test_signing_out_is_post_only_and_ends_the_session(no_csrf: Flask) -> None:
     assert not is_signed_in(client)
     assert "You are signed out." in client.get("/sign-in").get_data(as_text=True)
     assert location(client.get("/inbox")).startswith("/sign-in")
+
+
+def _copy_of_the_session(app: Flask, client: FlaskClient) -> FlaskClient:
+    """Another browser holding the same session cookie, as a thief who copied it would."""
+    stolen = app.test_client()
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    stolen.set_cookie(cookie.key, cookie.value)
+    return stolen
+
+
+def test_signing_out_ends_a_copied_session_too(no_csrf: Flask) -> None:
+    client = no_csrf.test_client()
+    post_sign_in(client, "demo.police", DEMO_PASSWORD)
+    stolen = _copy_of_the_session(no_csrf, client)
+    assert stolen.get(INBOX).status_code == 200
+
+    client.post("/sign-out")
+    refused = stolen.get(INBOX)
+    assert location(refused).startswith("/sign-in")
+    assert "Your session has ended" in stolen.get("/sign-in").get_data(as_text=True)
+    post_sign_in(client, "demo.police", DEMO_PASSWORD)  # signing in again works
+    assert client.get(INBOX).status_code == 200
+
+
+def test_a_new_password_ends_every_session_of_the_account(
+    no_csrf: Flask, db: Database, clock: FixedClock
+) -> None:
+    client = no_csrf.test_client()
+    post_sign_in(client, "demo.police", DEMO_PASSWORD)
+    colleague = no_csrf.test_client()
+    post_sign_in(colleague, "demo.caseworker", DEMO_PASSWORD)
+
+    set_password(db, "demo.police", "a much longer new passphrase", "tester", clock)
+    assert location(client.get(INBOX)).startswith("/sign-in")
+    assert colleague.get(INBOX).status_code == 200  # other accounts keep theirs
 
 
 def test_31_minutes_without_activity_sign_you_out(no_csrf: Flask, clock: FixedClock) -> None:

@@ -18,6 +18,12 @@ def test_production_refuses_the_demo_secret_key() -> None:
         create_app(load_settings({"NRMFLOW_ENV": "production"}))
 
 
+def test_production_refuses_a_short_secret_key() -> None:
+    short = {"NRMFLOW_ENV": "production", "NRMFLOW_SECRET_KEY": "x" * 31}
+    with pytest.raises(InsecureConfiguration, match="at least 32"):
+        create_app(load_settings(short))
+
+
 def test_readyz_is_503_until_the_schema_is_current(tmp_path) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'x.db'}"
     client = create_app(load_settings({"NRMFLOW_DATABASE_URL": url})).test_client()
