@@ -48,6 +48,8 @@ class Hooks:
     # when a closed case's personal data is erased, read from its final data; None: after the
     # deployment's retention period (NRMFLOW_RETENTION_DAYS), see engine/retention.py
     retention_date: Callable[[dict[str, Any]], datetime | None] = lambda _data: None
+    # a reason to erase a case the moment it closes (its final data decides), else None
+    erase_at_close: Callable[[dict[str, Any]], str | None] = lambda _data: None
     # the fields whose recorded values erasure keeps (statistical categories); the rest go
     kept_after_erasure: frozenset[str] = frozenset()
     # the case data a viewer may see, given their roles and the case's current stages

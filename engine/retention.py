@@ -12,7 +12,8 @@ never identities) survives; everything else is gone for good.
 A case is erased only once it is closed: the process of an open case still
 needs its data. Its retention date is the one its process set
 (``Hooks.retention_date``, recorded when it closed), else the deployment's
-retention period after closing.
+retention period after closing; the domain may also have a case erased the
+moment it closes (``Hooks.erase_at_close``: an adult who withdrew consent).
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from engine.models import CaseValue, OutboundMessage, ProcessInstance, WorkItem
 ERASED_ACTION = "personal_data_erased"
 RETENTION_ENDED = "retention_ended"
 ERASURE_REQUEST = "erasure_request"
-# where a stored state keeps case data: every task's data and delta, the workflow's data
-# and correlations, and the payload a caught message left on its task
-_DATA_KEYS = frozenset({"data", "delta", "correlations", "event_value"})
+# where a stored state keeps case data: the workflow's data and correlations, a task's data
+# (its delta's "updates" for a task with a parent), and the payload a caught message left
+_DATA_KEYS = frozenset({"data", "updates", "correlations", "event_value"})
 
 
 class ErasureRefused(EngineError):
@@ -100,23 +101,35 @@ def erase_case(
         instance = session.get(ProcessInstance, instance_id, with_for_update=True)
         if instance is None:
             raise CaseNotFound(f"no case {instance_id}")
-        _refuse_unless_closed(session, instance)
-        instance.state = _scrubbed_state(instance.state, kept)
-        instance.value_key = None
-        instance.erased_at = now
-        erased = _erase_values(session, instance.id, kept, now)
-        _erase_messages(session, instance.id, kept)
-        kept_fields = tuple(sorted(kept))
-        event = audit.PendingEvent(
-            actor,
-            ERASED_ACTION,
-            instance.id,
-            None,
-            instance.model_version_id,
-            {**grounds, "values_erased": erased, "fields_kept": list(kept_fields)},
-        )
-        audit.append(session, [event], now)
-        return Erasure(instance.id, instance.business_key, erased, kept_fields)
+        return erase_closed(session, instance, kept, actor, grounds, now)
+
+
+def erase_closed(
+    session: Session,
+    instance: ProcessInstance,
+    kept: frozenset[str],
+    actor: str,
+    grounds: dict[str, str],
+    now: datetime,
+) -> Erasure:
+    """Erase a closed case within the caller's transaction (also at the close itself)."""
+    _refuse_unless_closed(session, instance)
+    instance.state = _scrubbed_state(instance.state, kept)
+    instance.value_key = None
+    instance.erased_at = now
+    erased = _erase_values(session, instance.id, kept, now)
+    _erase_messages(session, instance.id, kept)
+    kept_fields = tuple(sorted(kept))
+    event = audit.PendingEvent(
+        actor,
+        ERASED_ACTION,
+        instance.id,
+        None,
+        instance.model_version_id,
+        {**grounds, "values_erased": erased, "fields_kept": list(kept_fields)},
+    )
+    audit.append(session, [event], now)
+    return Erasure(instance.id, instance.business_key, erased, kept_fields)
 
 
 def find_case(db: Database, reference: str) -> int:

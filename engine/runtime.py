@@ -21,7 +21,16 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import audit, case_suspension, case_values, clock, incidents, messages, queries
+from engine import (
+    audit,
+    case_suspension,
+    case_values,
+    clock,
+    incidents,
+    messages,
+    queries,
+    retention,
+)
 from engine.case_reads import CaseReads, current_data
 from engine.clock import Clock, SystemClock
 from engine.db import Database
@@ -360,8 +369,24 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
             )
         written = audit.append(session, step.events, now)
         case_values.journal(session, step.events, written)
+        if workflow.is_completed():
+            self._erase_if_the_domain_says(session, instance, workflow, actor, now)
         items = list(session.scalars(select(WorkItem).filter_by(instance_id=instance.id)))
         return CaseView.of(instance, items)
+
+    def _erase_if_the_domain_says(
+        self,
+        session: Session,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """Some closings end the keeping of personal data at once (consent withdrawn)."""
+        reason = self.hooks.erase_at_close(current_data(workflow))
+        if reason is not None:
+            kept = self.hooks.kept_after_erasure
+            retention.erase_closed(session, instance, kept, actor, {"reason": reason}, now)
 
 
 def _ready_task(workflow: BpmnWorkflow, item: WorkItem) -> Task:

@@ -72,4 +72,5 @@ def build_hooks(settings: Settings, limits: TimeLimits | None = None) -> Hooks:
         visible_data=visibility.visible_data,
         retention_date=retention.retention_date,
         kept_after_erasure=retention.KEPT_AFTER_ERASURE,
+        erase_at_close=retention.erase_at_close,
     )

@@ -28,6 +28,19 @@ KEPT_AFTER_ERASURE = frozenset(
 )
 
 
+CONSENT_WITHDRAWN = "consent_withdrawn"
+
+
+def erase_at_close(data: dict[str, Any]) -> str | None:
+    """An adult who withdrew consent is removed from the record as the case closes.
+
+    The diagram already drops the identity from the case's current data; this
+    also clears what was recorded earlier (the answers beside the audit, the
+    earlier steps' data), keeping the statistical categories as any erasure does.
+    """
+    return CONSENT_WITHDRAWN if data.get("closure_reason") == CONSENT_WITHDRAWN else None
+
+
 def retention_date(data: dict[str, Any]) -> datetime | None:
     """The moment the closure stage set for erasure; None if it set none or it is unreadable."""
     value = data.get(RETENTION_FIELD)

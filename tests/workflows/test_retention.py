@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -40,7 +41,15 @@ DEFAULT_DAYS = 2192
 
 @pytest.fixture
 def runtime(db: Database, clock: FixedClock) -> Runtime:
-    return nrm_runtime(db, clock)
+    """The NRM, except that closing on withdrawn consent keeps the data until its date.
+
+    That closing is the shortest way to a closed case holding an identity (the
+    ordinary one takes dozens of steps); the NRM's own rule erases it at once,
+    see test_withdrawn_consent_erases_the_person_as_the_case_closes.
+    """
+    nrm = nrm_runtime(db, clock)
+    nrm.hooks = replace(nrm.hooks, erase_at_close=lambda _data: None)
+    return nrm
 
 
 def _closed_case(runtime: Runtime, db: Database, clock: FixedClock) -> NrmCase:
@@ -243,3 +252,19 @@ def test_doctor_warns_of_cases_kept_past_their_retention_date(
 def _erasure_finding(db: Database, clock: FixedClock, thresholds: Thresholds) -> str:
     (finding,) = [f for f in diagnose(db, clock, thresholds) if f.code.startswith("erasure")]
     return finding.code
+
+
+def test_withdrawn_consent_erases_the_person_as_the_case_closes(
+    db: Database, clock: FixedClock
+) -> None:
+    case = _closed_case(nrm_runtime(db, clock), db, clock)
+    assert not [value for value in IDENTITY if value in stored_text_of(db, case.view.id)]
+    with db.reader() as session:
+        assert verify(session).intact
+        event = session.scalars(select(AuditEvent).filter_by(action="personal_data_erased")).one()
+        kept = session.scalars(
+            select(CaseValue.field).filter_by(instance_id=case.view.id, erased_at=None)
+        ).all()
+    assert json.loads(event.payload)["reason"] == "consent_withdrawn"
+    assert "sex" in kept and "given_name" not in kept
+    assert due_for_erasure(db, clock.now() + timedelta(days=4000), DEFAULT_DAYS) == []
