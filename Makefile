@@ -55,6 +55,13 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.engine_overhead
 	$(BIN)/python -m benchmarks.inbox_page
 
+# Bounded load on PostgreSQL: 50 caseworkers, gunicorn with 4 workers and the timer worker,
+# then the checks (benchmarks/soak.py). It drops and re-creates the database nrmflow_soak on
+# 127.0.0.1:5432; e.g. SOAK_ARGS="--minutes 10 --database-url postgresql+psycopg://h/x_soak".
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
+
 # Only to refresh web/static/vendor (needs npm); run, test and CI never do.
 vendor:
 	web/assets/vendor.sh
