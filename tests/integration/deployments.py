@@ -105,6 +105,7 @@ class Deployment:
             f"--bind=127.0.0.1:{self.port}",
             "--workers=1",
             "--timeout=30",
+            "--no-control-socket",  # the default path is shared by every gunicorn of the user
             "web.wsgi:app",
         ]
         with self.log.open("ab") as log:
