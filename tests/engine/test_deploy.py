@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from engine.db import Database
 from engine.deploy import deploy_bundle
 from engine.errors import ModelInvalid
 from engine.hooks import Hooks
-from engine.models import ProcessModelVersion
+from engine.models import AuditEvent, ProcessModelVersion
 from tests.engine.helpers import BUNDLES, deploy
 
 INVALID = BUNDLES / "invalid"
@@ -87,3 +88,22 @@ def test_invalid_bundles_store_nothing_and_name_the_problem(
     if file.endswith(".bpmn"):
         assert matching[0].line, "every diagram problem names a line"
     assert _version_count(db) == 0
+
+
+def test_each_new_version_is_audited_with_who_deployed_it_and_its_hash(
+    db: Database, clock: FixedClock
+) -> None:
+    deploy(db, "sample", clock)
+    deploy(db, "sample", clock)  # unchanged: no new version, nothing to audit
+    with db.reader() as session:
+        events = session.scalars(select(AuditEvent).filter_by(action="model_deployed")).all()
+        versions = {v.id: v for v in session.scalars(select(ProcessModelVersion))}
+    assert len(events) == len(versions) == 2
+    for event in events:
+        version = versions[event.model_version_id]
+        assert event.actor == "tester"
+        assert json.loads(event.payload) == {
+            "key": version.key,
+            "version": version.version,
+            "hash": version.content_hash,
+        }
