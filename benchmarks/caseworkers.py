@@ -37,9 +37,8 @@ from engine.clock import Clock
 from engine.db import Database
 from engine.users import add_user
 from examples.walk_referral import ANSWERS as WALK_ANSWERS
-from examples.walk_referral import PROCESS_KEY, START
+from examples.walk_referral import PROCESS_KEY, START, api_request
 
-API = "/api/v1"
 ENLISTED_BY = "load"
 # a coordinator's answer to the escalation a missed reasonable-grounds target raises
 ANSWERS: dict[str, dict[str, Any]] = {
@@ -174,15 +173,9 @@ class Api:
         query: Mapping[str, str] | None = None,
         **path: int,
     ) -> Answer:
-        url = self.base_url + API + template.format(**path)
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
-        headers = {"Authorization": f"Bearer {self.account.token}", "Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        request = api_request(
+            self.base_url, self.account.token, method, template.format(**path), body, query
+        )
         started = time.perf_counter()
         answer = _send(request, self.timeout)
         self.tally.record(f"{method} {template}", answer, (time.perf_counter() - started) * 1000)

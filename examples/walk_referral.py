@@ -146,6 +146,26 @@ STEP_DAYS = 7  # how far the clock moves while the case waits for time to pass
 MAX_DAYS = 800  # scenario (a) needs about 400 days; beyond this the walk is stuck
 
 
+def api_request(
+    base_url: str,
+    token: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    query: Mapping[str, str] | None = None,
+) -> urllib.request.Request:
+    """One call of the REST API with a bearer token, its body as JSON."""
+    url = base_url + API + path
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    return urllib.request.Request(url, data=data, headers=headers, method=method)
+
+
 class WalkFailed(Exception):
     """The walk cannot go on; the message says why (a status, a problem's title, a task id)."""
 
@@ -194,15 +214,9 @@ class Api:
         """``method`` ``API + template`` as ``role``; a status in ``allow`` returns, not raises."""
         if role not in self.tokens:
             raise WalkFailed(f"no token for role '{role}': add one to the tokens file")
-        url = self.base_url + API + template.format(**path)
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
-        headers = {"Authorization": f"Bearer {self.tokens[role]}", "Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        request = api_request(
+            self.base_url, self.tokens[role], method, template.format(**path), body, query
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 status, payload = response.status, response.read()

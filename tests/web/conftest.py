@@ -14,12 +14,25 @@ from engine.clock import FixedClock
 from engine.config import load_settings
 from engine.db import Database
 from engine.deploy import deploy_bundle
+from engine.runtime import Runtime
 from tests.workflows.nrm_driver import NRM_BUNDLE
 from web import create_app
 from workflows.demo import seed_demo_users
 from workflows.hooks import build_hooks
 
 SignIn = Callable[[FlaskClient, str], FlaskClient]
+
+
+@pytest.fixture
+def web(app: Flask) -> Flask:
+    """The app with CSRF off, for tests about something else (test_auth keeps it on)."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+@pytest.fixture
+def runtime(web: Flask) -> Runtime:
+    return web.extensions["nrmflow.runtime"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -74,17 +74,6 @@ API_ROUTES = [
 
 
 @pytest.fixture
-def web(app: Flask) -> Flask:
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-@pytest.fixture
-def runtime(web: Flask) -> Runtime:
-    return web.extensions["nrmflow.runtime"]  # type: ignore[no-any-return]
-
-
-@pytest.fixture
 def police_case(runtime: Runtime) -> Target:
     """A police referral waiting for its screening, claimed and half filled in by the police."""
     case = runtime.start("nrm_case", START, OWNER)

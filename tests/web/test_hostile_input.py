@@ -56,17 +56,6 @@ PATHS = ["../../etc/passwd", "..%2f..%2fetc%2fpasswd", "/etc/passwd", "....//...
 
 
 @pytest.fixture
-def web(app: Flask) -> Flask:
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-@pytest.fixture
-def runtime(web: Flask) -> Runtime:
-    return web.extensions["nrmflow.runtime"]  # type: ignore[no-any-return]
-
-
-@pytest.fixture
 def as_user(web: Flask, sign_in: SignIn) -> Callable[[str], FlaskClient]:
     return lambda username: sign_in(web.test_client(), username)
 

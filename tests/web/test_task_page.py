@@ -32,17 +32,6 @@ SCREENING_POST: dict[str, Any] = {
 
 
 @pytest.fixture
-def web(app: Flask) -> Flask:
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-@pytest.fixture
-def runtime(web: Flask) -> Runtime:
-    return web.extensions["nrmflow.runtime"]  # type: ignore[no-any-return]
-
-
-@pytest.fixture
 def case(runtime: Runtime) -> CaseView:
     start = {"first_responder_type": "police", "first_contact_date": "2026-03-02"}
     return runtime.start("nrm_case", start, "demo.police")
