@@ -39,15 +39,18 @@ def read_bundle(directory: Path, max_bytes: int) -> Bundle:
         raise ModelInvalid([Problem(str(directory), None, "", "not a directory")])
     files: dict[str, bytes] = {}
     total = 0
+    root = directory.resolve()
     for path in sorted(directory.rglob("*")):
-        if not path.is_file() or path.suffix not in BUNDLE_SUFFIXES:
+        if path.suffix not in BUNDLE_SUFFIXES or not (path.is_file() or path.is_symlink()):
             continue
         relative = path.relative_to(directory).as_posix()
-        content = path.read_bytes()
-        total += len(content)
+        if path.is_symlink() or not path.resolve().is_relative_to(root):
+            # a link could hand the deploy any file the server may read
+            raise ModelInvalid([Problem(relative, None, "", "a link is not a bundle file")])
+        total += path.stat().st_size  # counted before reading: a huge file is never loaded
         if total > max_bytes:
             raise ModelInvalid([Problem(relative, None, "", f"bundle exceeds {max_bytes} bytes")])
-        files[relative] = content
+        files[relative] = path.read_bytes()
     if not any(p.endswith(".bpmn") for p in files):
         raise ModelInvalid([Problem(str(directory), None, "", "bundle holds no .bpmn file")])
     return Bundle(files)

@@ -29,7 +29,16 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_xml(content: bytes) -> etree._ElementTree:
-    """Parse bytes into a tree or raise :class:`UnsafeXml` with the line to blame."""
+    """Parse bytes into a tree or raise :class:`UnsafeXml` with the line to blame.
+
+    Only UTF-8 is read: the DOCTYPE check below looks for ASCII bytes, which a
+    UTF-16 or UTF-32 file spells differently, and the files are stored as text.
+    """
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = content.count(b"\n", 0, error.start) + 1
+        raise UnsafeXml("the file must be UTF-8 encoded", line) from None
     doctype_at = _doctype_line(content)
     if doctype_at is not None:
         raise UnsafeXml(
@@ -42,7 +51,10 @@ def parse_xml(content: bytes) -> etree._ElementTree:
     except etree.XMLSyntaxError as error:
         line = error.lineno if error.lineno else None
         raise UnsafeXml(f"not well-formed XML: {error.msg}", line) from None
-    return root.getroottree()
+    tree = root.getroottree()
+    if tree.docinfo.doctype:  # however it got past the byte check, never keep one
+        raise UnsafeXml("DOCTYPE declarations are not allowed", 1)
+    return tree
 
 
 def _doctype_line(content: bytes) -> int | None:
