@@ -98,7 +98,9 @@ def erase_case(
     """
     now = clock.now()
     with db.transaction() as session:
-        instance = session.get(ProcessInstance, instance_id, with_for_update=True)
+        instance = session.get(
+            ProcessInstance, instance_id, with_for_update={"of": ProcessInstance}
+        )
         if instance is None:
             raise CaseNotFound(f"no case {instance_id}")
         return erase_closed(session, instance, kept, actor, grounds, now)
