@@ -14,6 +14,7 @@ from __future__ import annotations
 import click
 
 from cli.main import CLI_ACTOR, Context, json_option, main
+from engine.case_suspension import case_id_for
 from engine.retention import (
     ERASURE_REQUEST,
     RETENTION_ENDED,
@@ -21,7 +22,6 @@ from engine.retention import (
     ErasureRefused,
     due_for_erasure,
     erase_case,
-    find_case,
 )
 
 
@@ -66,7 +66,7 @@ def retention_erase(
     if not yes:
         raise click.UsageError("erasure cannot be undone: add --yes to go ahead")
     grounds = {"reason": ERASURE_REQUEST, "request": request, "verified_by": verified_by}
-    erasure = _erase(ctx, find_case(ctx.db, reference), grounds, CLI_ACTOR)
+    erasure = _erase(ctx, case_id_for(ctx.db, reference), grounds, CLI_ACTOR)
     ctx.emit(erasure.to_json(), _line(erasure))
 
 

@@ -34,6 +34,16 @@ def new_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
+def key_of(instance: ProcessInstance) -> bytes:
+    """The case's hash key, made on first use for a case stored before keys existed.
+
+    Only a closed case is erased (its key dropped), and a closed case takes no answers.
+    """
+    if instance.value_key is None:
+        instance.value_key = new_key()
+    return instance.value_key
+
+
 def keyed_hash(key: bytes, value: Any) -> str:
     """The HMAC-SHA256 of a value's canonical JSON: equal values, equal hashes, per case."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -31,6 +31,7 @@ from engine import audit
 from engine.clock import Clock
 from engine.db import Database
 from engine.errors import CaseNotFound, EngineError
+from engine.hooks import Hooks
 from engine.models import CaseValue, OutboundMessage, ProcessInstance, WorkItem
 
 ERASED_ACTION = "personal_data_erased"
@@ -134,14 +135,20 @@ def erase_closed(
     return Erasure(instance.id, instance.business_key, erased, kept_fields)
 
 
-def find_case(db: Database, reference: str) -> int:
-    with db.reader() as session:
-        found = session.scalars(
-            select(ProcessInstance.id).where(ProcessInstance.business_key == reference)
-        ).one_or_none()
-    if found is None:
-        raise CaseNotFound(f"no case {reference}")
-    return found
+def on_close(
+    session: Session,
+    instance: ProcessInstance,
+    data: dict[str, Any],
+    hooks: Hooks,
+    actor: str,
+    now: datetime,
+) -> None:
+    """As a case closes: note the retention date its data sets, or erase it now if the domain
+    says so (an adult who withdrew consent)."""
+    instance.retain_until = hooks.retention_date(data)
+    reason = hooks.erase_at_close(data)
+    if reason is not None:
+        erase_closed(session, instance, hooks.kept_after_erasure, actor, {"reason": reason}, now)
 
 
 def _refuse_unless_closed(session: Session, instance: ProcessInstance) -> None:

@@ -177,7 +177,7 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
         changes = audit.field_changes(task.data, data)
         task.data.update(data)
         step = Step()
-        hashed = case_values.hashed_changes(_value_key(instance), changes)
+        hashed = case_values.hashed_changes(case_values.key_of(instance), changes)
         step.events.append(
             audit.PendingEvent(
                 actor,
@@ -325,9 +325,6 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
                 status=_status(workflow),
                 updated_at=now,
                 completed_at=now if completed else None,
-                retain_until=self.hooks.retention_date(current_data(workflow))
-                if completed
-                else None,
             )
         )
         if saved.rowcount != 1:
@@ -370,23 +367,9 @@ class Runtime(WorkItemCommands, CaseReads, PartnerInbox, TimerFiring):
         written = audit.append(session, step.events, now)
         case_values.journal(session, step.events, written)
         if workflow.is_completed():
-            self._erase_if_the_domain_says(session, instance, workflow, actor, now)
+            retention.on_close(session, instance, current_data(workflow), self.hooks, actor, now)
         items = list(session.scalars(select(WorkItem).filter_by(instance_id=instance.id)))
         return CaseView.of(instance, items)
-
-    def _erase_if_the_domain_says(
-        self,
-        session: Session,
-        instance: ProcessInstance,
-        workflow: BpmnWorkflow,
-        actor: str,
-        now: datetime,
-    ) -> None:
-        """Some closings end the keeping of personal data at once (consent withdrawn)."""
-        reason = self.hooks.erase_at_close(current_data(workflow))
-        if reason is not None:
-            kept = self.hooks.kept_after_erasure
-            retention.erase_closed(session, instance, kept, actor, {"reason": reason}, now)
 
 
 def _ready_task(workflow: BpmnWorkflow, item: WorkItem) -> Task:
@@ -394,16 +377,6 @@ def _ready_task(workflow: BpmnWorkflow, item: WorkItem) -> Task:
     if task is None or task.state != TaskState.READY:
         raise TaskNotReady(f"task '{item.title}' is no longer open")
     return task
-
-
-def _value_key(instance: ProcessInstance) -> bytes:
-    """The case's hash key, made on first use for a case stored before keys existed.
-
-    Only a closed case is erased (its key dropped), and a closed case takes no answers.
-    """
-    if instance.value_key is None:
-        instance.value_key = case_values.new_key()
-    return instance.value_key
 
 
 def _status(workflow: BpmnWorkflow) -> str:
