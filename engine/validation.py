@@ -28,6 +28,7 @@ from engine.expressions import expression_problems
 from engine.safexml import UnsafeXml, parse_xml
 
 FORM_PROPERTY = "formJsonSchemaFilename"
+FORM_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 @dataclass
@@ -110,6 +111,9 @@ def _add_to_parser(
     # DMN first: business rule tasks look their decisions up while BPMN parses.
     for path in sorted(trees, key=lambda p: not p.endswith(".dmn")):
         root = trees[path].getroot()
+        if path.endswith(".dmn") and not root.xpath("//*[local-name()='decision']"):
+            problems.append(Problem(path, None, "", "a DMN file must hold a decision"))
+            continue
         try:
             if path.endswith(".dmn"):
                 parser.add_dmn_xml(root, filename=path)
@@ -117,6 +121,9 @@ def _add_to_parser(
                 parser.add_bpmn_xml(root, filename=path)
         except ValidationException as error:
             problems.append(_problem_from_spiff(error, path))
+        except Exception as error:  # SpiffWorkflow's parser trusts its input's structure
+            kind = "DMN" if path.endswith(".dmn") else "BPMN"
+            problems.append(Problem(path, None, "", f"not a usable {kind} file: {error!r}"))
 
 
 def _problem_from_spiff(error: ValidationException, path: str) -> Problem:
@@ -129,22 +136,38 @@ def _parse_forms(bundle: Bundle, problems: list[Problem]) -> dict[str, dict[str,
     forms = {}
     for path, content in bundle.with_suffix(".json").items():
         try:
-            schema = json.loads(content)
-            validator_for(schema).check_schema(schema)
-        except (ValueError, UnicodeDecodeError) as error:
+            text = content.decode("utf-8")  # strictly: json.loads lets surrogates pass
+        except UnicodeDecodeError:
+            problems.append(Problem(path, None, "", "not UTF-8 text"))
+            continue
+        try:
+            schema = json.loads(text)
+        except (ValueError, RecursionError) as error:
             problems.append(Problem(path, getattr(error, "lineno", None), "", f"not JSON: {error}"))
             continue
-        except SchemaError as error:
-            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-            problems.append(
-                Problem(path, None, "", f"not a valid JSON Schema at {where}: {error.message}")
-            )
-            continue
-        if not isinstance(schema, dict):
-            problems.append(Problem(path, None, "", "a form schema must be a JSON object"))
-            continue
-        forms[path] = schema
+        problem = _schema_problem(schema)
+        if problem:
+            problems.append(Problem(path, None, "", problem))
+        else:
+            forms[path] = schema
     return forms
+
+
+def _schema_problem(schema: Any) -> str | None:
+    """Why ``schema`` cannot be a form's JSON Schema, or None."""
+    if not isinstance(schema, dict):
+        return "a form schema must be a JSON object"
+    dialect = schema.get("$schema", FORM_DIALECT)
+    if not isinstance(dialect, str) or validator_for({"$schema": dialect}, None) is None:
+        return f"$schema must name a JSON Schema draft, such as {FORM_DIALECT}"
+    try:
+        validator_for(schema).check_schema(schema)
+    except SchemaError as error:
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        return f"not a valid JSON Schema at {where}: {error.message}"
+    except RecursionError:
+        return "the schema is nested too deeply"
+    return None
 
 
 def _element_lines(trees: dict[str, etree._ElementTree]) -> dict[str, tuple[str, int | None]]:
