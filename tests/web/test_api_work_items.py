@@ -131,6 +131,26 @@ def test_form_errors_are_422_with_a_path_per_field(api: ApiAs) -> None:
     assert "many" not in response.get_data(as_text=True)
 
 
+def test_data_that_cannot_be_stored_exactly_is_422_and_the_case_waits(api: ApiAs) -> None:
+    """Python's JSON reads a lone surrogate, NaN and 2**64; storage cannot keep them."""
+    police = api("demo.police")
+    item = _screening_item(api)
+    case = police.post(f"/work-items/{item['id']}/complete", {"data": answers.screening()}).json
+    consent = case["work_items"][0]
+    junk = answers.consent_given(given_name="Al\ud800ex", family_name=2**64)
+    response = police.post(f"/work-items/{consent['id']}/complete", {"data": junk})
+    assert (response.status_code, response.json["type"]) == (
+        422,
+        "urn:nrmflow:problem:invalid-request",  # the request's own shape is checked first
+    )
+    problems = {e["path"]: e["message"] for e in response.json["errors"]}
+    assert problems == {
+        "data/given_name": "contains characters that are not valid Unicode text",
+        "data/family_name": "is a number too large to store exactly",
+    }
+    assert police.get(f"/work-items/{consent['id']}").status_code == 200
+
+
 def test_a_message_is_delivered_by_correlation_and_checked_like_a_task(api: ApiAs) -> None:
     case = _decision_item(api)
     message = {
