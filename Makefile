@@ -52,8 +52,7 @@ clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.engine_overhead
-	$(BIN)/python -m benchmarks.inbox_page
+	$(BIN)/python -m benchmarks
 
 # Bounded load on PostgreSQL: 50 caseworkers, gunicorn with 4 workers and the timer worker,
 # then the checks (benchmarks/soak.py). It drops and re-creates the database nrmflow_soak on

@@ -1,15 +1,18 @@
-"""Persisted runtime against bare SpiffWorkflow on the sample bundle, in one run.
+"""Persistence overhead: whole NRM cases through the runtime against bare SpiffWorkflow.
 
-Prints one table: whole sample cases per second (full route: 5 user tasks, a
-call activity, a DMN decision, parallel branches) in memory and through the
-runtime service on SQLite (and PostgreSQL when NRMFLOW_BENCH_POSTGRES_URL is
-set), each the median of several rounds, plus stored state sizes.
-Run: ``make bench``.
+The case is scenario (a) of the NRM library (an adult exploited for labour is
+identified, recognised, returns home and the case closes: about 40 tasks, 3
+messages in, 2 out, 4 timers), told by the same steps the scenario tests use.
+Persisted, each step is a transaction: load and save the state, audit chain,
+derived rows, recorded values, and the driver reads the case back as a
+caseworker's screen would. In memory, the same steps run on a bare
+``BpmnWorkflow`` in the same sandboxed script engine. Each rate is the median
+of several rounds; each ratio is taken within this one run.
+Run: ``make bench`` or ``python -m benchmarks.engine_overhead``.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import statistics
 import sys
@@ -17,56 +20,44 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import cache
+from typing import Any
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
+from benchmarks.inbox_page import postgres_schema
+from benchmarks.nrm_in_memory import InMemoryCase
+from benchmarks.table import Figure, at_least, render
 from engine.bundle import read_bundle
 from engine.clock import FixedClock
+from engine.config import load_settings
 from engine.db import Database
-from engine.deploy import deploy_bundle
-from engine.hooks import Hooks
-from engine.runtime import Runtime
 from engine.scripting import restricted_script_engine
-from engine.state import dump_state
-from engine.users import add_user
 from engine.validation import validate_bundle
+from tests.workflows import nrm_answers as answers
+from tests.workflows.nrm_driver import NRM_BUNDLE, START, NrmCase, nrm_runtime
+from tests.workflows.nrm_steps import close, referral_to_recognition, return_home
+from workflows.hooks import build_hooks
+from workflows.time_limits import TimeLimits
 
-SAMPLE = Path(__file__).parent.parent / "tests" / "fixtures" / "bundles" / "sample"
-ANSWERS = {
-    "intake": {"applicant_ref": "R-1", "amount": 5000, "urgent": False},
-    "check_documents": {"documents_complete": True},
-    "run_check": {"clear": True},
-    "approve": {"approved": True},
-}
-ACTORS = {"intake": "clara", "check_documents": "clara", "run_check": "chen", "approve": "sam"}
-CASES_PER_ROUND = 20
+MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CASES_PER_ROUND = 2
 ROUNDS = 5
+TARGETS = {"SQLite": 0.4, "PostgreSQL": 0.25}
 
 
-def in_memory_case(spec, subprocess_specs, script_engine) -> BpmnWorkflow:  # type: ignore[no-untyped-def]
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
-    workflow.do_engine_steps()
-    while not workflow.is_completed():
-        task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
-        task.data.update(ANSWERS[task.task_spec.bpmn_id])
-        task.run()
-        workflow.do_engine_steps()
-    return workflow
-
-
-def persisted_case(runtime: Runtime) -> None:
-    case = runtime.start("sample_case", {}, "clara")
-    while case.work_items:
-        item = case.work_items[0]
-        case = runtime.complete(item.id, ANSWERS[item.task_name], ACTORS[item.task_name])
+def scenario_a(case: Any) -> None:
+    """Adult, labour exploitation, recognised, voluntary return, three follow-ups, closed."""
+    referral_to_recognition(case, exploitation_types=["labour"])
+    case.complete("record_informed_choice", answers.proceedings_choice(), "legal_aid")
+    return_home(case)
+    close(case)
     assert case.status == "completed"
 
 
 def cases_per_second(run_case: Callable[[], object]) -> float:
+    run_case()  # warm-up: caches, first connections
     rates = []
     for _ in range(ROUNDS):
         started = time.perf_counter()
@@ -76,49 +67,66 @@ def cases_per_second(run_case: Callable[[], object]) -> float:
     return statistics.median(rates)
 
 
-def runtime_on(url: str) -> Runtime:
+@cache
+def _in_memory_parts() -> tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec], PythonScriptEngine]:
+    hooks = build_hooks(load_settings({"NRMFLOW_HOLIDAY_COUNTRY": "GB"}), TimeLimits())
+    bundle = read_bundle(NRM_BUNDLE, 5_000_000)
+    spec, subprocess_specs = validate_bundle(bundle, hooks.script_helpers).specs["nrm_case"]
+    return spec, subprocess_specs, restricted_script_engine(hooks.script_helpers, 2.0)
+
+
+def in_memory_case(clock: FixedClock) -> InMemoryCase:
+    """A fresh NRM case on bare SpiffWorkflow, started as the persisted driver starts one."""
+    spec, subprocess_specs, engine = _in_memory_parts()
+    return InMemoryCase(spec, subprocess_specs, engine, clock, START)
+
+
+def in_memory_rate() -> float:
+    return cases_per_second(lambda: scenario_a(in_memory_case(FixedClock(MONDAY))))
+
+
+def persisted_rate(url: str) -> float:
     db = Database(url)
-    db.upgrade()
-    clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    deploy_bundle(db, read_bundle(SAMPLE, 5_000_000), "bench", Hooks(), clock)
-    for name, role in (("clara", "clerk"), ("chen", "checker"), ("sam", "supervisor")):
-        add_user(db, name, [role], None, "bench", clock)
-    return Runtime(db, Hooks(), clock)
+    try:
+        db.upgrade()
+        clock = FixedClock(MONDAY)
+        runtime = nrm_runtime(db, clock)
+
+        def one_case() -> None:
+            clock.set(MONDAY)  # the previous case is closed: none of its timers is left
+            scenario_a(NrmCase.refer(runtime, db, clock))
+
+        return cases_per_second(one_case)
+    finally:
+        db.dispose()
+
+
+def figures() -> list[Figure]:
+    memory = in_memory_rate()
+    rates = {}
+    with tempfile.TemporaryDirectory() as directory:
+        rates["SQLite"] = persisted_rate(f"sqlite:///{directory}/bench.db")
+    postgres_url = os.environ.get("NRMFLOW_BENCH_POSTGRES_URL")
+    if postgres_url:
+        with postgres_schema(postgres_url) as url:
+            rates["PostgreSQL"] = persisted_rate(url)
+    rows = [Figure("persistence", "NRM case (a), bare SpiffWorkflow in memory", memory, "cases/s")]
+    for database, rate in rates.items():
+        rows.append(Figure("persistence", f"NRM case (a), runtime + {database}", rate, "cases/s"))
+        rows.append(
+            at_least(
+                "persistence",
+                f"{database} / in memory",
+                rate / memory,
+                "ratio",
+                TARGETS[database],
+            )
+        )
+    return rows
 
 
 def main() -> None:
-    validated = validate_bundle(read_bundle(SAMPLE, 5_000_000), {})
-    spec, subprocess_specs = validated.specs["sample_case"]
-    engine = restricted_script_engine({})
-    rows = [
-        (
-            "bare SpiffWorkflow, in memory",
-            cases_per_second(lambda: in_memory_case(spec, subprocess_specs, engine)),
-        )
-    ]
-    with tempfile.TemporaryDirectory() as directory:
-        sqlite = runtime_on(f"sqlite:///{directory}/bench.db")
-        rows.append(("runtime + SQLite", cases_per_second(lambda: persisted_case(sqlite))))
-        postgres_url = os.environ.get("NRMFLOW_BENCH_POSTGRES_URL")
-        if postgres_url:
-            postgres = runtime_on(postgres_url)
-            rows.append(
-                ("runtime + PostgreSQL", cases_per_second(lambda: persisted_case(postgres)))
-            )
-
-    print(f"{'execution':<32}{'cases/s':>10}{'ratio to memory':>18}")
-    for label, rate in rows:
-        print(f"{label:<32}{rate:>10.1f}{rate / rows[0][1]:>18.3f}")
-
-    finished = in_memory_case(spec, subprocess_specs, engine)
-    full = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-    with_spec = len(full.serialize_json(finished).encode())
-    without_spec = len(gzip.decompress(dump_state(finished)))
-    print()
-    print(f"{'stored state of a finished case':<32}{'bytes':>10}")
-    print(f"{'JSON with spec (Spiff default)':<32}{with_spec:>10}")
-    print(f"{'JSON without spec (nrmflow)':<32}{without_spec:>10}")
-    print(f"{'  gzip as stored':<32}{len(dump_state(finished)):>10}")
+    print(render(figures()))
 
 
 if __name__ == "__main__":
