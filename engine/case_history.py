@@ -22,12 +22,13 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, case_values
+from engine import audit, case_values, pruning
 from engine.clock import as_utc
 from engine.derived import pending_timers
 from engine.errors import AccessRefused, CaseNotFound, ModelNotFound
@@ -46,9 +47,6 @@ if TYPE_CHECKING:
 
 HISTORY_VIEWED = "case_history_viewed"
 MAX_EVENTS = 10_000
-# a task has been reached (the path went through it) in these states
-_REACHED = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
-_REACHED = _REACHED | TaskState.ERROR
 
 # Given the viewer's roles and the form schemas of the case's model version (path →
 # schema), the domain answers for each (field, stage): None when this viewer may see
@@ -133,29 +131,31 @@ def diagram_marks(
 ) -> dict[str, ProcessMarks]:
     """Per process id: completed and active elements, waiting timers, flows taken.
 
-    A flow counts as taken when a reached task's nearest modelled ancestor in
-    the task tree is the flow's source (the engine's own split and join tasks,
-    which have no BPMN id, are stepped over). A running call activity counts as
-    active, so the path can be followed into it.
+    Completed elements and the flows taken come from :func:`pruning.reached`,
+    which remembers them after the finished tasks left the tree: a flow counts
+    as taken when an element was reached from the flow's source (the engine's
+    own split and join tasks are stepped over). Active ones are in the live
+    tree: a running call activity counts as active, so the path can be followed
+    into it.
     """
     marks: dict[str, dict[str, set[str]]] = {}
 
     def add(process: str, kind: str, element: str) -> None:
         marks.setdefault(process, {}).setdefault(kind, set()).add(element)
 
-    for task in workflow.get_tasks(state=_REACHED):
-        spec, process = task.task_spec, task.workflow.spec.name
-        if not spec.bpmn_id:
-            continue
-        if task.state == TaskState.COMPLETED:
-            add(process, "completed", spec.bpmn_id)
-        elif _is_active(task):
-            add(process, "active", spec.bpmn_id)
-        source = _modelled_ancestor(task)
+    def took(process: str, source: str | None, element: str) -> None:
         known = processes.get(process)
         if source is not None and known is not None:
-            for flow in known.flows.get((source, spec.bpmn_id), ()):
+            for flow in known.flows.get((source, element), ()):
                 add(process, "taken_flows", flow)
+
+    for process, element, source, completed in pruning.reached(workflow):
+        if completed:
+            add(process, "completed", element)
+        took(process, source, element)
+    for task in workflow.get_tasks(state=pruning.REACHED_STATES & ~TaskState.COMPLETED):
+        if task.task_spec.bpmn_id and _is_active(task):
+            add(task.workflow.spec.name, "active", task.task_spec.bpmn_id)
     for timer in pending_timers(workflow):
         add(timer.task.workflow.spec.name, "waiting_timers", timer.task.task_spec.bpmn_id or "")
     return {
@@ -171,13 +171,6 @@ def _is_active(task: Task) -> bool:
     return isinstance(task.task_spec, SubWorkflowTask) and task.state == TaskState.STARTED
 
 
-def _modelled_ancestor(task: Task) -> str | None:
-    parent = task.parent
-    while parent is not None and not parent.task_spec.bpmn_id:
-        parent = parent.parent
-    return parent.task_spec.bpmn_id if parent is not None else None
-
-
 def _places(
     event: AuditEvent,
     payload: dict[str, Any],
@@ -190,9 +183,15 @@ def _places(
     :func:`_processes_by_element`) says in which processes each was reached.
     """
     if event.task_id:
-        task = workflow.get_task_from_id(UUID(event.task_id))
+        try:
+            task = workflow.get_task_from_id(UUID(event.task_id))
+        except TaskNotFoundException:  # pruned from the tree since: name it as steps are
+            task = None
         if task is not None and task.task_spec.bpmn_id:
             return [Place(task.workflow.spec.name, task.task_spec.bpmn_id)]
+        named = payload.get("task") or payload.get("timer")
+        if isinstance(named, str):
+            return [Place(process, named) for process in sorted(where.get(named, ()))]
     steps = payload.get("steps")
     if event.action == "engine_steps" and isinstance(steps, list):
         return [
@@ -207,9 +206,8 @@ def _places(
 def _processes_by_element(workflow: BpmnWorkflow) -> dict[str, set[str]]:
     """Which processes reached each element id: an id two processes share maps to both."""
     found: dict[str, set[str]] = {}
-    for task in workflow.get_tasks(state=_REACHED):
-        if task.task_spec.bpmn_id:
-            found.setdefault(task.task_spec.bpmn_id, set()).add(task.workflow.spec.name)
+    for process, element, _source, _completed in pruning.reached(workflow):
+        found.setdefault(element, set()).add(process)
     return found
 
 

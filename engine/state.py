@@ -33,6 +33,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.errors import WorkflowFailed
+from engine.pruning import REACHED_ATTRIBUTE, prune
 
 STATE_VERSION_KEY = "nrmflow_state_version"
 
@@ -58,6 +59,9 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         document = WorkflowConverter.to_dict(self, workflow)
         document["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         document["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        document[REACHED_ATTRIBUTE] = sorted(
+            getattr(workflow, REACHED_ATTRIBUTE, ()), key=lambda fact: tuple(map(str, fact))
+        )
         return document
 
     def from_dict(  # type: ignore[override]
@@ -72,6 +76,8 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        facts = dct.pop(REACHED_ATTRIBUTE, [])  # absent before pruning: the tree holds it all
+        setattr(workflow, REACHED_ATTRIBUTE, {tuple(fact) for fact in facts})
         return workflow
 
 
@@ -97,7 +103,12 @@ STATE_COMPRESSION = 6
 
 
 def dump_state(workflow: BpmnWorkflow) -> bytes:
-    """gzip'd JSON text: never JSONB, which reorders the keys task data depends on."""
+    """gzip'd JSON text: never JSONB, which reorders the keys task data depends on.
+
+    The finished past is pruned from ``workflow`` first (in place), so what is
+    saved, and what the caller goes on with, stays small (engine/pruning.py).
+    """
+    prune(workflow)
     text = SERIALIZER.serialize_json(workflow).encode("utf-8")
     return gzip.compress(text, compresslevel=STATE_COMPRESSION)
 
