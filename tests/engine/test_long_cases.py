@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +22,7 @@ from engine import state
 from engine.audit import verify
 from engine.bundle import read_bundle
 from engine.case_history import case_diagram, case_history
+from engine.case_migration import migrate, target_version_id
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.deploy import deploy_bundle
@@ -100,6 +103,27 @@ def test_a_case_saved_deep_before_pruning_is_pruned_at_its_next_step_and_goes_on
     assert deep > 900 and _stored_tasks(db, case.id) < 20
     marks = case_diagram(runtime, case.id, "aude").marks
     assert {"begin", "count"} <= marks.completed  # remembered from the deep tree
+
+
+def test_a_long_lived_case_moves_to_a_new_version_and_goes_on(
+    runtime: Runtime, db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Unpruned, a deep case could not even be compared with a new version (the
+    diff stops at depth 1,000, before the open task)."""
+    case = _review(runtime, runtime.start("review_loop", {}, "rita"), 400)
+    renamed = tmp_path / "review_loop"
+    shutil.copytree(BUNDLES / "review_loop", renamed)
+    diagram = renamed / "review_loop.bpmn"
+    diagram.write_text(diagram.read_text().replace('"Periodic review"', '"Annual review"'))
+    deploy_bundle(db, read_bundle(renamed, 5_000_000), "tester", Hooks(), clock)
+    version_2 = target_version_id(db, 2, "review_loop", None)
+
+    (result,) = migrate(runtime, [case.id], version_2, "tester", None)
+    assert (result.migrated, result.reason) == (True, "")
+    case = _review(runtime, runtime.case(case.id), 1)
+    assert (case.model_version, case.work_items[0].title) == (2, "Annual review")
+    with db.reader() as session:
+        assert verify(session).intact
 
 
 def test_pruning_keeps_nothing_of_the_past_but_facts_about_elements(
