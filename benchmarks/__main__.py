@@ -14,7 +14,7 @@ import time
 
 from benchmarks.table import Figure, render
 
-AREAS = ("engine_overhead", "history_growth", "storage_memory")
+AREAS = ("engine_overhead", "history_growth", "inbox_page", "http_load", "storage_memory")
 
 
 def main() -> int:

@@ -120,6 +120,7 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
     responses: Counter[tuple[str, str]] = field(default_factory=Counter)  # (request, status)
     latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms_by_request: dict[str, list[float]] = field(default_factory=dict)
     completions: list[Completion] = field(default_factory=list)
     unanswered_completions: list[int] = field(default_factory=list)  # work item ids
     cases_started: list[int] = field(default_factory=list)
@@ -131,6 +132,7 @@ class Tally:
             self.responses[request, f"{status} {answer.problem}".strip()] += 1
             if answer.status is not None:
                 self.latencies_ms.append(latency_ms)
+                self.latencies_ms_by_request.setdefault(request, []).append(latency_ms)
 
     @property
     def answered(self) -> int:
@@ -224,11 +226,19 @@ class Person(threading.Thread):
 
 
 class Caseworker(Person):
-    """Claims and completes the offered items of one role."""
+    """Claims and completes the offered items of one role, pausing after each as a person would."""
 
-    def __init__(self, api: Api, stop: threading.Event, idle_seconds: float, seed: int):
+    def __init__(
+        self,
+        api: Api,
+        stop: threading.Event,
+        idle_seconds: float,
+        seed: int,
+        think_seconds: tuple[float, float] = (0.0, 0.0),
+    ):
         super().__init__(f"caseworker-{api.account.username}", api, stop)
         self.idle_seconds = idle_seconds
+        self.think_seconds = think_seconds
         self.chance = random.Random(seed)
         self.given_up: set[int] = set()  # items refused for good (invalid, incident, gone)
         self.may_hold_items = False  # a claim or completion went unanswered, or was refused
@@ -236,6 +246,8 @@ class Caseworker(Person):
     def act(self) -> None:
         if not self.work_one_item():
             self.stop.wait(self.idle_seconds)
+        elif self.think_seconds[1] > 0:
+            self.stop.wait(self.chance.uniform(*self.think_seconds))
 
     def work_one_item(self) -> bool:
         """Finish an item this caseworker holds, else claim and complete an offered one."""
@@ -348,6 +360,8 @@ class LoadPlan:
     clock_hours: float = 24.0  # each advance of the training clock
     clock_every_seconds: float = 2.0
     idle_seconds: float = 0.3  # a caseworker with nothing to do looks again after this
+    # a pause drawn from this range after each item worked (reading the next case); none: flat out
+    think_seconds: tuple[float, float] = (0.0, 0.0)
     timeout_seconds: float = 30.0
     seed: int = 0
 
@@ -369,7 +383,7 @@ def running_load(base_url: str, plan: LoadPlan) -> Iterator[Tally]:
         return Api(base_url, account, tally, plan.timeout_seconds)
 
     people: list[Person] = [
-        Caseworker(api(account), stop, plan.idle_seconds, plan.seed + n)
+        Caseworker(api(account), stop, plan.idle_seconds, plan.seed + n, plan.think_seconds)
         for n, account in enumerate(plan.caseworkers)
     ]
     people.append(ReferralStarter(api(plan.first_responder), stop, plan.backlog, plan.idle_seconds))
