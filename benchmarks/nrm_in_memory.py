@@ -22,9 +22,10 @@ from engine import clock as engine_clock
 from engine.clock import FixedClock
 from engine.derived import pending_timers
 from engine.messages import inbound_event
+from tests.workflows.nrm_driver import MovesTheClock
 
 
-class InMemoryCase:
+class InMemoryCase(MovesTheClock):
     """One case in memory, driven by the scenario steps (their ``case`` argument)."""
 
     def __init__(
@@ -65,14 +66,6 @@ class InMemoryCase:
 
     def deliver(self, message: str, payload: dict[str, Any], as_user: str) -> None:
         self._step(lambda: self.workflow.catch(inbound_event(message, payload)))
-
-    def advance(self, **delta: float) -> list[str]:
-        self.clock.advance(**delta)
-        return self.fire_due()
-
-    def advance_to(self, moment: datetime) -> list[str]:
-        self.clock.set(moment)
-        return self.fire_due()
 
     def fire_due(self) -> list[str]:
         """Fire what is due, as the worker does; return the timers that fired."""

@@ -56,8 +56,26 @@ def nrm_runtime(
     return Runtime(db, hooks, clock, script_time_limit=2.0)
 
 
+class MovesTheClock:
+    """What a scenario does to time: move the clock, then fire what fell due."""
+
+    clock: FixedClock
+
+    def fire_due(self) -> list[str]:
+        raise NotImplementedError
+
+    def advance(self, **delta: float) -> list[str]:
+        """Move the clock on and run the worker once; return the timers that fired."""
+        self.clock.advance(**delta)
+        return self.fire_due()
+
+    def advance_to(self, moment: datetime) -> list[str]:
+        self.clock.set(moment)
+        return self.fire_due()
+
+
 @dataclass
-class NrmCase:
+class NrmCase(MovesTheClock):
     runtime: Runtime
     db: Database
     clock: FixedClock
@@ -97,15 +115,6 @@ class NrmCase:
     def deliver(self, message: str, payload: dict[str, Any], as_user: str) -> CaseView:
         self.view = self.runtime.deliver_message(self.view.business_key, message, payload, as_user)
         return self.view
-
-    def advance(self, **delta: float) -> list[str]:
-        """Move the clock on and run the worker once; return the timers that fired."""
-        self.clock.advance(**delta)
-        return self.fire_due()
-
-    def advance_to(self, moment: datetime) -> list[str]:
-        self.clock.set(moment)
-        return self.fire_due()
 
     def fire_due(self) -> list[str]:
         before = len(self.timers_fired())
