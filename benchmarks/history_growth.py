@@ -1,7 +1,8 @@
 """History growth: the cost of one task completion as a case loops for years.
 
-One case of ``tests/fixtures/bundles/review_loop`` (a periodic review, counted by a
-script, then "review again?") is completed through the runtime on SQLite, and
+One case of ``tests/fixtures/bundles/review_loop`` (a periodic review with a 30-day
+deadline timer, counted by a script, then "review again?") is completed through
+the runtime on SQLite, and
 the time of a completion (load, complete, save in one transaction) is taken
 around 10, 100, 1,000 and 2,000 cycles: the median of a few completions at each.
 SpiffWorkflow keeps every finished task in the live tree, so without a design

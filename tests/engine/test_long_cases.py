@@ -13,6 +13,7 @@ import gzip
 import json
 import shutil
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -97,9 +98,10 @@ def test_a_case_saved_deep_before_pruning_is_pruned_at_its_next_step_and_goes_on
 ) -> None:
     with monkeypatch.context() as unpruned:  # as a release without pruning saved it
         unpruned.setattr(state, "prune", lambda workflow: 0)
-        case = _review(runtime, runtime.start("review_loop", {}, "rita"), 300)
+        # (unpruned, the review's deadline makes SpiffWorkflow recurse too deep at ~250)
+        case = _review(runtime, runtime.start("review_loop", {}, "rita"), 200)
         deep = _stored_tasks(db, case.id)
-    case = _review(runtime, case, 100)  # past the 333 cycles where it used to stall
+    case = _review(runtime, case, 200)  # past the 333 cycles where it used to stall
     assert deep > 900 and _stored_tasks(db, case.id) < 20
     marks = case_diagram(runtime, case.id, "aude").marks
     assert {"begin", "count"} <= marks.completed  # remembered from the deep tree
@@ -126,6 +128,21 @@ def test_a_long_lived_case_moves_to_a_new_version_and_goes_on(
         assert verify(session).intact
 
 
+def test_the_review_deadline_still_fires_on_a_case_400_cycles_old(
+    runtime: Runtime, db: Database, clock: FixedClock
+) -> None:
+    case = _review(runtime, runtime.start("review_loop", {}, "rita"), 400)
+    clock.advance(days=31)
+    assert runtime.fire_due_timers() == 1
+    (chase,) = runtime.case(case.id).work_items
+    assert chase.task_name == "chase_review"
+    case = runtime.complete(chase.id, {"reminded": True}, "rita")
+    case = _review(runtime, case, 10)  # back in the loop, its deadline armed again
+    assert [w.due_at for w in case.work_items] == [clock.now() + timedelta(days=30)]
+    with db.reader() as session:
+        assert verify(session).intact
+
+
 def test_pruning_keeps_nothing_of_the_past_but_facts_about_elements(
     runtime: Runtime, db: Database
 ) -> None:
@@ -136,4 +153,5 @@ def test_pruning_keeps_nothing_of_the_past_but_facts_about_elements(
         document = json.loads(gzip.decompress(instance.state))
     facts = document["nrmflow_reached"]
     assert Counter(len(fact) for fact in facts) == {4: len(facts)}
-    assert {fact[1] for fact in facts} == {"start", "begin", "review", "count", "again_gateway"}
+    elements = {"start", "begin", "review", "review_overdue", "count", "again_gateway"}
+    assert {fact[1] for fact in facts} == elements  # the deadline: reached, never completed
