@@ -2,9 +2,9 @@
 
 One case of ``tests/fixtures/bundles/review_loop`` (a periodic review with a 30-day
 deadline timer, counted by a script, then "review again?") is completed through
-the runtime on SQLite, and
-the time of a completion (load, complete, save in one transaction) is taken
-around 10, 100, 1,000 and 2,000 cycles: the median of a few completions at each.
+the runtime on SQLite, and the time of a completion (load, complete, save in one
+transaction) is taken around 10, 100, 1,000 and 2,000 cycles: the median of a
+few completions at each.
 SpiffWorkflow keeps every finished task in the live tree, so without a design
 against it the cost grows with the case's age, and its task iterator stops at
 depth 1,000: the loop then stalls with no open task and no error. A stall is
