@@ -25,7 +25,7 @@ SignIn = Callable[[FlaskClient, str], FlaskClient]
 
 @pytest.fixture
 def web(app: Flask) -> Flask:
-    """The app with CSRF off, for tests about something else (test_auth keeps it on)."""
+    """The app with CSRF off, for tests about something else (CSRF tests take ``app``)."""
     app.config["WTF_CSRF_ENABLED"] = False
     return app
 

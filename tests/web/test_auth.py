@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -21,13 +20,6 @@ from web import create_app
 from workflows.demo import DEMO_PASSWORD
 
 INBOX = "/inbox"
-
-
-@pytest.fixture
-def no_csrf(app: Flask) -> Flask:
-    """For tests that are not about CSRF (test_csrf_* keep it on)."""
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
 
 
 def post_sign_in(
@@ -49,15 +41,15 @@ def location(response: TestResponse) -> str:
 # --- signing in -------------------------------------------------------------
 
 
-def test_the_demo_password_signs_in_and_lands_in_the_inbox(no_csrf: Flask) -> None:
-    client = no_csrf.test_client()
+def test_the_demo_password_signs_in_and_lands_in_the_inbox(web: Flask) -> None:
+    client = web.test_client()
     response = post_sign_in(client, "demo.police", DEMO_PASSWORD)
     assert response.status_code == 302 and location(response) == INBOX
     assert is_signed_in(client)
 
 
-def test_a_wrong_password_shows_one_message_and_keeps_the_user_name(no_csrf: Flask) -> None:
-    client = no_csrf.test_client()
+def test_a_wrong_password_shows_one_message_and_keeps_the_user_name(web: Flask) -> None:
+    client = web.test_client()
     for username in ("demo.police", "nobody.here"):
         response = post_sign_in(client, username, "not-the-password")
         page = response.get_data(as_text=True)
@@ -68,8 +60,8 @@ def test_a_wrong_password_shows_one_message_and_keeps_the_user_name(no_csrf: Fla
     assert not is_signed_in(client)
 
 
-def test_five_failures_lock_the_account_and_say_until_when(no_csrf: Flask) -> None:
-    client = no_csrf.test_client()
+def test_five_failures_lock_the_account_and_say_until_when(web: Flask) -> None:
+    client = web.test_client()
     for _attempt in range(5):
         response = post_sign_in(client, "demo.police", "guess-guess-guess")
     page = post_sign_in(client, "demo.police", DEMO_PASSWORD).get_data(as_text=True)
@@ -78,8 +70,8 @@ def test_five_failures_lock_the_account_and_say_until_when(no_csrf: Flask) -> No
     assert response.status_code == 200
 
 
-def test_the_form_is_labelled_and_errors_are_linked_to_their_fields(no_csrf: Flask) -> None:
-    client = no_csrf.test_client()
+def test_the_form_is_labelled_and_errors_are_linked_to_their_fields(web: Flask) -> None:
+    client = web.test_client()
     page = client.get("/sign-in").get_data(as_text=True)
     assert '<label for="username">' in page and '<label for="password">' in page
     assert 'autocomplete="username"' in page and 'autocomplete="current-password"' in page
@@ -95,26 +87,26 @@ def test_the_form_is_labelled_and_errors_are_linked_to_their_fields(no_csrf: Fla
     assert 'aria-describedby="sign-in-failure"' in page
 
 
-def test_next_never_leaves_the_site(no_csrf: Flask) -> None:
+def test_next_never_leaves_the_site(web: Flask) -> None:
     for evil in (
         "https://evil.example/",
         "//evil.example/",
         "/\\evil.example/",
         "https:/x.example",
     ):
-        response = post_sign_in(no_csrf.test_client(), "demo.police", DEMO_PASSWORD, evil)
+        response = post_sign_in(web.test_client(), "demo.police", DEMO_PASSWORD, evil)
         assert location(response) == INBOX, evil
 
 
-def test_next_returns_to_a_page_of_the_site(no_csrf: Flask) -> None:
+def test_next_returns_to_a_page_of_the_site(web: Flask) -> None:
     response = post_sign_in(
-        no_csrf.test_client(), "demo.police", DEMO_PASSWORD, next_url="/inbox?mine=1"
+        web.test_client(), "demo.police", DEMO_PASSWORD, next_url="/inbox?mine=1"
     )
     assert location(response) == "/inbox?mine=1"
 
 
-def test_signing_in_starts_a_new_session(no_csrf: Flask) -> None:
-    client = no_csrf.test_client()
+def test_signing_in_starts_a_new_session(web: Flask) -> None:
+    client = web.test_client()
     with client.session_transaction() as session:
         session["planted"] = "by someone else"
         session["csrf_token"] = "known-to-someone-else"
@@ -125,14 +117,14 @@ def test_signing_in_starts_a_new_session(no_csrf: Flask) -> None:
         assert session.permanent
 
 
-def test_the_session_cookie_is_httponly_and_samesite_lax(no_csrf: Flask) -> None:
-    response = post_sign_in(no_csrf.test_client(), "demo.police", DEMO_PASSWORD)
+def test_the_session_cookie_is_httponly_and_samesite_lax(web: Flask) -> None:
+    response = post_sign_in(web.test_client(), "demo.police", DEMO_PASSWORD)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
 def test_in_production_the_session_cookie_is_secure_too(
-    no_csrf: Flask, db: Database, clock: FixedClock
+    web: Flask, db: Database, clock: FixedClock
 ) -> None:
     settings = load_settings(
         {
@@ -165,8 +157,8 @@ def test_pages_need_a_signed_in_user(client: FlaskClient) -> None:
 # --- signing out and timing out --------------------------------------------
 
 
-def test_signing_out_is_post_only_and_ends_the_session(no_csrf: Flask) -> None:
-    client = no_csrf.test_client()
+def test_signing_out_is_post_only_and_ends_the_session(web: Flask) -> None:
+    client = web.test_client()
     post_sign_in(client, "demo.police", DEMO_PASSWORD)
     assert client.get("/sign-out").status_code == 405
     assert is_signed_in(client)
@@ -187,10 +179,10 @@ def _copy_of_the_session(app: Flask, client: FlaskClient) -> FlaskClient:
     return stolen
 
 
-def test_signing_out_ends_a_copied_session_too(no_csrf: Flask) -> None:
-    client = no_csrf.test_client()
+def test_signing_out_ends_a_copied_session_too(web: Flask) -> None:
+    client = web.test_client()
     post_sign_in(client, "demo.police", DEMO_PASSWORD)
-    stolen = _copy_of_the_session(no_csrf, client)
+    stolen = _copy_of_the_session(web, client)
     assert stolen.get(INBOX).status_code == 200
 
     client.post("/sign-out")
@@ -202,11 +194,11 @@ def test_signing_out_ends_a_copied_session_too(no_csrf: Flask) -> None:
 
 
 def test_a_new_password_ends_every_session_of_the_account(
-    no_csrf: Flask, db: Database, clock: FixedClock
+    web: Flask, db: Database, clock: FixedClock
 ) -> None:
-    client = no_csrf.test_client()
+    client = web.test_client()
     post_sign_in(client, "demo.police", DEMO_PASSWORD)
-    colleague = no_csrf.test_client()
+    colleague = web.test_client()
     post_sign_in(colleague, "demo.caseworker", DEMO_PASSWORD)
 
     set_password(db, "demo.police", "a much longer new passphrase", "tester", clock)
@@ -214,8 +206,8 @@ def test_a_new_password_ends_every_session_of_the_account(
     assert colleague.get(INBOX).status_code == 200  # other accounts keep theirs
 
 
-def test_31_minutes_without_activity_sign_you_out(no_csrf: Flask, clock: FixedClock) -> None:
-    client = no_csrf.test_client()
+def test_31_minutes_without_activity_sign_you_out(web: Flask, clock: FixedClock) -> None:
+    client = web.test_client()
     post_sign_in(client, "demo.authority", DEMO_PASSWORD)
     clock.advance(minutes=31)
     response = client.get("/inbox")
@@ -225,8 +217,8 @@ def test_31_minutes_without_activity_sign_you_out(no_csrf: Flask, clock: FixedCl
     assert "You were signed out after 30 minutes without activity." in page
 
 
-def test_29_minutes_without_activity_do_not(no_csrf: Flask, clock: FixedClock) -> None:
-    client = no_csrf.test_client()
+def test_29_minutes_without_activity_do_not(web: Flask, clock: FixedClock) -> None:
+    client = web.test_client()
     post_sign_in(client, "demo.authority", DEMO_PASSWORD)
     for _request in range(3):  # each request restarts the count: 87 minutes in all
         clock.advance(minutes=29)
@@ -277,9 +269,9 @@ def test_csrf_sign_out_and_language_without_the_token_are_refused(
 
 
 def test_the_language_choice_is_saved_and_used_on_the_next_page(
-    no_csrf: Flask, sign_in: SignIn, db: Database
+    web: Flask, sign_in: SignIn, db: Database
 ) -> None:
-    client = sign_in(no_csrf.test_client(), "demo.authority")
+    client = sign_in(web.test_client(), "demo.authority")
     assert '<html lang="en">' in client.get("/inbox").get_data(as_text=True)
     response = client.post(
         "/language", data={"language": "fr"}, headers={"Referer": "http://localhost/inbox?mine=1"}
@@ -291,10 +283,8 @@ def test_the_language_choice_is_saved_and_used_on_the_next_page(
     assert '<html lang="fr">' in client.get("/inbox").get_data(as_text=True)
 
 
-def test_the_language_switch_goes_back_only_within_the_site(
-    no_csrf: Flask, sign_in: SignIn
-) -> None:
-    client = sign_in(no_csrf.test_client(), "demo.authority")
+def test_the_language_switch_goes_back_only_within_the_site(web: Flask, sign_in: SignIn) -> None:
+    client = sign_in(web.test_client(), "demo.authority")
     response = client.post(
         "/language", data={"language": "en"}, headers={"Referer": "https://evil.example/inbox"}
     )

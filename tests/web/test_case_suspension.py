@@ -29,12 +29,6 @@ PROBLEM = "urn:nrmflow:problem:"
 
 
 @pytest.fixture
-def no_csrf(app: Flask) -> Flask:
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-@pytest.fixture
 def case(app: Flask) -> CaseView:
     """The competent authority's reasonable-grounds decision is open."""
     return refer(app)
@@ -69,11 +63,11 @@ def _actions(db: Database, case: CaseView) -> list[tuple[str, str, dict[str, str
 
 
 def test_the_coordinator_suspends_and_resumes_from_the_case_page(
-    no_csrf: Flask, case: CaseView, sign_in: SignIn, db: Database
+    web: Flask, case: CaseView, sign_in: SignIn, db: Database
 ) -> None:
     decision = item(case, "decide_reasonable_grounds")
-    coordinator = sign_in(no_csrf.test_client(), COORDINATOR)
-    authority = sign_in(no_csrf.test_client(), AUTHORITY)
+    coordinator = sign_in(web.test_client(), COORDINATOR)
+    authority = sign_in(web.test_client(), AUTHORITY)
     page = _page(coordinator, case)
     assert "Suspend this case" in page and 'name="reason"' in page
     assert "Suspended since" not in page
@@ -102,9 +96,9 @@ def test_the_coordinator_suspends_and_resumes_from_the_case_page(
 
 
 def test_a_missing_reason_suspends_nothing_and_says_why(
-    no_csrf: Flask, case: CaseView, sign_in: SignIn, db: Database
+    web: Flask, case: CaseView, sign_in: SignIn, db: Database
 ) -> None:
-    coordinator = sign_in(no_csrf.test_client(), COORDINATOR)
+    coordinator = sign_in(web.test_client(), COORDINATOR)
     response = coordinator.post(
         f"/cases/{case.id}/suspend", data={"reason": "  "}, follow_redirects=True
     )
@@ -113,9 +107,9 @@ def test_a_missing_reason_suspends_nothing_and_says_why(
 
 
 def test_nobody_else_sees_the_form_or_may_post_it(
-    no_csrf: Flask, case: CaseView, sign_in: SignIn, db: Database
+    web: Flask, case: CaseView, sign_in: SignIn, db: Database
 ) -> None:
-    authority = sign_in(no_csrf.test_client(), AUTHORITY)
+    authority = sign_in(web.test_client(), AUTHORITY)
     assert "Suspend this case" not in _page(authority, case)
     response = authority.post(f"/cases/{case.id}/suspend", data={"reason": REASON})
     assert response.status_code == 403

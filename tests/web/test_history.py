@@ -30,13 +30,6 @@ RG_REASONS_HTML = str(escape(RG_REASONS))  # as the page writes it
 REASON = "Complaint 2026/14 to the ombudsperson about the reasonable-grounds decision."
 
 
-@pytest.fixture
-def no_csrf(app: Flask) -> Flask:
-    """For the refusals: without a token a POST fails CSRF (400) before any rule is asked."""
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
 def _runtime(app: Flask) -> Runtime:
     return app.extensions["nrmflow.runtime"]  # type: ignore[no-any-return]
 
@@ -189,7 +182,7 @@ def test_a_caseworker_viewing_the_case_appears_in_the_history(
 
 
 def test_people_with_case_work_may_not_read_histories(
-    no_csrf: Flask, client: FlaskClient, sign_in: SignIn, decided_case: NrmCase
+    web: Flask, client: FlaskClient, sign_in: SignIn, decided_case: NrmCase
 ) -> None:
     caseworker = sign_in(client, "demo.caseworker")
     url = f"/cases/{decided_case.view.id}/history"
@@ -199,7 +192,7 @@ def test_people_with_case_work_may_not_read_histories(
 
 
 def test_the_auditor_may_not_claim_or_complete_a_task(
-    no_csrf: Flask, client: FlaskClient, sign_in: SignIn, decided_case: NrmCase, db: Database
+    web: Flask, client: FlaskClient, sign_in: SignIn, decided_case: NrmCase, db: Database
 ) -> None:
     item = decided_case.item("assess_needs")
     auditor = sign_in(client, "demo.auditor")

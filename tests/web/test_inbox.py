@@ -6,7 +6,6 @@ import json
 import re
 from datetime import UTC, datetime
 
-import pytest
 from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -54,12 +53,6 @@ def row(html: str, work_item_id: int) -> str:
 def assignee(db: Database, work_item_id: int) -> str | None:
     with db.reader() as session:
         return session.get(WorkItem, work_item_id).assignee  # type: ignore[union-attr]
-
-
-@pytest.fixture
-def no_csrf(app: Flask) -> Flask:
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
 
 
 def test_a_caseworker_sees_only_support_provider_items(
@@ -119,9 +112,9 @@ def test_filters_by_stage_and_overdue(
 
 
 def test_claim_then_give_back(
-    no_csrf: Flask, client: FlaskClient, sign_in: SignIn, db: Database
+    web: Flask, client: FlaskClient, sign_in: SignIn, db: Database
 ) -> None:
-    needs = item(refer(no_csrf), "assess_needs")
+    needs = item(refer(web), "assess_needs")
     sign_in(client, "demo.caseworker")
 
     response = client.post(f"/inbox/{needs.id}/claim", data={"stage": "nrm_assistance"})
@@ -138,10 +131,10 @@ def test_claim_then_give_back(
 
 
 def test_claiming_what_a_colleague_holds_is_explained_not_a_crash(
-    no_csrf: Flask, client: FlaskClient, sign_in: SignIn, db: Database
+    web: Flask, client: FlaskClient, sign_in: SignIn, db: Database
 ) -> None:
-    needs = item(refer(no_csrf), "assess_needs")
-    with no_csrf.app_context():
+    needs = item(refer(web), "assess_needs")
+    with web.app_context():
         services.runtime().claim(needs.id, "demo.caseworker2")
     sign_in(client, "demo.caseworker")
     assert f'action="/inbox/{needs.id}/claim"' not in row(inbox(client), needs.id)
@@ -153,9 +146,9 @@ def test_claiming_what_a_colleague_holds_is_explained_not_a_crash(
 
 
 def test_a_supervisor_reassigns_within_the_agency(
-    no_csrf: Flask, client: FlaskClient, sign_in: SignIn, db: Database
+    web: Flask, client: FlaskClient, sign_in: SignIn, db: Database
 ) -> None:
-    needs = item(refer(no_csrf), "assess_needs")
+    needs = item(refer(web), "assess_needs")
     cells = row(inbox(sign_in(client, "demo.supervisor")), needs.id)
     choices = re.findall(r'<option value="([^"]+)">', cells)
     assert choices == ["demo.caseworker", "demo.caseworker2", "demo.supervisor"]
@@ -179,9 +172,9 @@ def test_a_supervisor_reassigns_within_the_agency(
 
 
 def test_no_reassign_for_others_and_a_forged_one_is_refused(
-    no_csrf: Flask, client: FlaskClient, sign_in: SignIn, db: Database
+    web: Flask, client: FlaskClient, sign_in: SignIn, db: Database
 ) -> None:
-    needs = item(refer(no_csrf), "assess_needs")
+    needs = item(refer(web), "assess_needs")
     html = inbox(sign_in(client, "demo.caseworker"))
     assert "/reassign" not in html and 'name="to_user"' not in html
 

@@ -25,12 +25,6 @@ COLLEAGUE = "198.51.100.2"
 GENERIC = "Wrong user name or password."
 
 
-@pytest.fixture
-def no_csrf(app: Flask) -> Flask:
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
 def post_sign_in(client: FlaskClient, address: str, username: str, password: str) -> TestResponse:
     return client.post(
         "/sign-in",
@@ -66,9 +60,9 @@ def checked_passwords(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_the_21st_attempt_from_an_address_is_refused_even_with_the_right_password(
-    no_csrf: Flask, checked_passwords: list[str]
+    web: Flask, checked_passwords: list[str]
 ) -> None:
-    attacker = no_csrf.test_client()
+    attacker = web.test_client()
     fail_from(attacker, ATTACKER, 20)
     assert len(checked_passwords) == 20
 
@@ -80,15 +74,15 @@ def test_the_21st_attempt_from_an_address_is_refused_even_with_the_right_passwor
     assert len(checked_passwords) == 20  # refused before the password cost any work
 
 
-def test_another_address_still_signs_in(no_csrf: Flask) -> None:
-    fail_from(no_csrf.test_client(), ATTACKER, 20)
-    colleague = no_csrf.test_client()
+def test_another_address_still_signs_in(web: Flask) -> None:
+    fail_from(web.test_client(), ATTACKER, 20)
+    colleague = web.test_client()
     response = post_sign_in(colleague, COLLEAGUE, "demo.police", DEMO_PASSWORD)
     assert response.status_code == 302 and is_signed_in(colleague)
 
 
-def test_the_window_slides(no_csrf: Flask, clock: FixedClock) -> None:
-    client = no_csrf.test_client()
+def test_the_window_slides(web: Flask, clock: FixedClock) -> None:
+    client = web.test_client()
     fail_from(client, ATTACKER, 20)
     clock.advance(minutes=14)
     assert not is_signed_in_after(client, ATTACKER)
@@ -101,8 +95,8 @@ def is_signed_in_after(client: FlaskClient, address: str) -> bool:
     return is_signed_in(client)
 
 
-def test_the_audit_names_the_refusal_but_never_the_address(no_csrf: Flask, db: Database) -> None:
-    client = no_csrf.test_client()
+def test_the_audit_names_the_refusal_but_never_the_address(web: Flask, db: Database) -> None:
+    client = web.test_client()
     fail_from(client, ATTACKER, 20)
     post_sign_in(client, ATTACKER, "demo.police", DEMO_PASSWORD)
     with db.reader() as session:
@@ -131,9 +125,9 @@ def test_the_limit_follows_the_settings(
     assert is_signed_in_after(client, COLLEAGUE)
 
 
-def test_api_tokens_are_not_sign_ins_and_are_not_held_back(no_csrf: Flask) -> None:
-    fail_from(no_csrf.test_client(), ATTACKER, 20)
-    api = api_as(no_csrf)("demo.police")
+def test_api_tokens_are_not_sign_ins_and_are_not_held_back(web: Flask) -> None:
+    fail_from(web.test_client(), ATTACKER, 20)
+    api = api_as(web)("demo.police")
     answer = api.get("/work-items", environ_base={"REMOTE_ADDR": ATTACKER})
     assert answer.status_code == 200
 
@@ -168,8 +162,8 @@ def test_behind_one_trusted_proxy_each_client_has_its_own_count(
     assert is_signed_in(colleague)
 
 
-def test_without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing(no_csrf: Flask) -> None:
-    attacker = no_csrf.test_client()
+def test_without_a_trusted_proxy_a_forged_forwarded_for_changes_nothing(web: Flask) -> None:
+    attacker = web.test_client()
     for attempt in range(20):
         post_via(attacker, ATTACKER, f"192.0.2.{attempt}", f"guess.{attempt}", "not-the-password")
     post_via(attacker, ATTACKER, "192.0.2.99", "demo.police", DEMO_PASSWORD)

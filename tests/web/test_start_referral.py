@@ -17,8 +17,8 @@ ANSWER = {
 
 
 @pytest.fixture(autouse=True)
-def no_csrf(app: Flask) -> None:
-    app.config["WTF_CSRF_ENABLED"] = False
+def no_csrf(web: Flask) -> None:
+    """Every test here posts the form without a token (the shared ``web`` fixture)."""
 
 
 def _runtime(app: Flask) -> Runtime:
