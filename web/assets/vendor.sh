@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Copy into web/static/vendor/ the few files of bpmn-js a page needs to show a
-# diagram, so that running or testing nrmflow never needs npm or a CDN.
+# Copy into web/static/vendor/ the few files of bpmn-js a page needs to show or
+# edit a diagram, so that running or testing nrmflow never needs npm or a CDN.
 # Rebuild: web/assets/vendor.sh   (upgrade: see web/assets/README.md)
 set -euo pipefail
 assets="$(cd "$(dirname "$0")" && pwd)"
@@ -14,7 +14,8 @@ version="$(node -p "require('$package/package.json').version")"
 
 rm -rf "$target"
 mkdir -p "$target/assets/bpmn-font/css" "$target/assets/bpmn-font/font"
-cp "$package/dist/bpmn-navigated-viewer.production.min.js" "$target/"
+cp "$package/dist/bpmn-navigated-viewer.production.min.js" "$package/dist/bpmn-modeler.production.min.js" \
+  "$target/"
 cp "$package/dist/assets/diagram-js.css" "$package/dist/assets/bpmn-js.css" "$target/assets/"
 # The icon font: bpmn.css with the formats every current browser picks first.
 # bpmn-embedded.css (the same font inlined), bpmn-codes.css (a subset of bpmn.css)
