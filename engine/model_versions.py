@@ -1,9 +1,11 @@
-"""Lookups over deployed model versions: listing, the newest per key, form schemas."""
+"""Lookups over deployed model versions: listing, one version's files, the newest, forms."""
 
 from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine.bundle import Bundle, unpack_files
 from engine.clock import as_utc
 from engine.db import Database
+from engine.errors import ModelNotFound
 from engine.models import ProcessInstance, ProcessModelVersion
 
 
@@ -80,3 +83,34 @@ def list_models(db: Database) -> list[dict[str, Any]]:
             }
             for v, n in session.execute(query)
         ]
+
+
+@dataclass(frozen=True)
+class VersionFiles:
+    """One deployed version with its source files, for the pages that show or compare it."""
+
+    id: int
+    key: str
+    version: int
+    name: str
+    content_hash: str
+    deployed_by: str
+    deployed_at: datetime
+    files: dict[str, bytes]
+
+
+def version_files(db: Database, key: str, number: int) -> VersionFiles:
+    with db.reader() as session:
+        row = session.scalar(select(ProcessModelVersion).filter_by(key=key, version=number))
+        if row is None:
+            raise ModelNotFound(f"no version {number} of '{key}' is deployed")
+        return VersionFiles(
+            row.id,
+            row.key,
+            row.version,
+            row.name,
+            row.content_hash,
+            row.deployed_by,
+            as_utc(row.deployed_at),
+            unpack_files(row.source_files),
+        )

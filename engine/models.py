@@ -379,3 +379,21 @@ class CaseValue(Base):
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
     erased_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+
+
+class ModelDraft(Base):
+    """A coordinator's unfinished edit of a process: saved, not deployed, nothing runs on it.
+
+    One per process key: saving again replaces it, deploying it or discarding it
+    removes it. ``files`` holds only the bundle files the edit changed (packed
+    like a version's sources); the rest comes from the deployed versions.
+    """
+
+    __tablename__ = "model_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    files: Mapped[bytes] = mapped_column(LargeBinary)
+    base_version_id: Mapped[int] = mapped_column(ForeignKey("process_model_version.id"))
+    saved_by: Mapped[str] = mapped_column(String(200))
+    saved_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -145,7 +145,7 @@ def _parse_forms(bundle: Bundle, problems: list[Problem]) -> dict[str, dict[str,
         except (ValueError, RecursionError) as error:
             problems.append(Problem(path, getattr(error, "lineno", None), "", f"not JSON: {error}"))
             continue
-        problem = _schema_problem(schema)
+        problem = form_schema_problem(schema)
         if problem:
             problems.append(Problem(path, None, "", problem))
         else:
@@ -153,8 +153,8 @@ def _parse_forms(bundle: Bundle, problems: list[Problem]) -> dict[str, dict[str,
     return forms
 
 
-def _schema_problem(schema: Any) -> str | None:
-    """Why ``schema`` cannot be a form's JSON Schema, or None."""
+def form_schema_problem(schema: Any) -> str | None:
+    """Why ``schema`` cannot be a form's JSON Schema, or None (also the modeler's live check)."""
     if not isinstance(schema, dict):
         return "a form schema must be a JSON object"
     dialect = schema.get("$schema", FORM_DIALECT)

@@ -1,0 +1,132 @@
+"""What a coordinator edits: a process's newest deployed files, with a saved draft on top.
+
+A called process is built into its callers' specs, so changing it must give
+the callers new versions too, or running and new cases would never see the
+change. The workspace of a process therefore holds the newest files of every
+key whose sources contain the file defining it (itself and its callers),
+the newest deployment winning where two hold the same path. Deploying the
+workspace gives a new version to each key whose content changed; deploy
+leaves the unchanged ones alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, undefer
+
+from engine.bundle import Bundle, bundle_from_uploads, unpack_files
+from engine.clock import as_utc
+from engine.db import Database
+from engine.errors import ModelNotFound
+from engine.model_sources import BPMN_NS
+from engine.models import ModelDraft, ProcessModelVersion
+from engine.safexml import UnsafeXml, parse_xml
+
+
+@dataclass(frozen=True)
+class Draft:
+    files: dict[str, bytes]  # only the files the edit changed
+    saved_by: str
+    saved_at: datetime
+    base_version: int
+
+
+@dataclass(frozen=True)
+class Workspace:
+    key: str
+    path: str  # the bundle file that defines the process
+    version: int  # the key's newest deployed version
+    version_id: int
+    deployed: dict[str, bytes]  # the newest deployed files, without the draft
+    draft: Draft | None = None
+    keys: tuple[str, ...] = field(default=())  # the keys deploying it can give new versions
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """What the editor opens: the deployed files with the draft's changes on top."""
+        return {**self.deployed, **(self.draft.files if self.draft else {})}
+
+    def bundle(self, changes: dict[str, bytes], max_bytes: int) -> Bundle:
+        """The bundle to validate or deploy: the deployed files with ``changes`` on top.
+
+        The changes go through the same checks as an upload (safe relative
+        names, bundle file types, size), so an edit can add forms but never
+        reach outside the bundle.
+        """
+        return bundle_from_uploads({**self.deployed, **changes}.items(), max_bytes)
+
+
+def open_workspace(db: Database, key: str) -> Workspace:
+    with db.reader() as session:
+        newest = _newest_versions(session)
+        target = next((v for v in newest if v.key == key), None)
+        if target is None:
+            raise ModelNotFound(f"no process '{key}' is deployed")
+        target_files = unpack_files(target.source_files)
+        path = defining_file(target_files, key)
+        if path is None:  # deploy stores the file of every process, so only a damaged row
+            raise ModelNotFound(f"version {target.version} of '{key}' holds no file defining it")
+        deployed: dict[str, bytes] = {}
+        keys = []
+        for version in newest:  # oldest deployment first: the newest wins each path
+            files = target_files if version is target else unpack_files(version.source_files)
+            if files.get(path) is not None and defining_file({path: files[path]}, key):
+                deployed.update(files)
+                keys.append(version.key)
+        return Workspace(
+            key, path, target.version, target.id, deployed, read_draft(session, key), tuple(keys)
+        )
+
+
+def defining_file(files: dict[str, bytes], process_id: str) -> str | None:
+    """The path of the BPMN file among ``files`` that defines process ``process_id``."""
+    for path, content in sorted(files.items()):
+        if not path.endswith(".bpmn"):
+            continue
+        try:
+            root = parse_xml(content).getroot()
+        except UnsafeXml:
+            continue
+        if any(p.get("id") == process_id for p in root.iter(f"{{{BPMN_NS}}}process")):
+            return path
+    return None
+
+
+def read_draft(session: Session, key: str) -> Draft | None:
+    row = session.scalar(select(ModelDraft).filter_by(key=key))
+    if row is None:
+        return None
+    base = session.scalar(
+        select(ProcessModelVersion.version).where(ProcessModelVersion.id == row.base_version_id)
+    )
+    return Draft(unpack_files(row.files), row.saved_by, as_utc(row.saved_at), base or 0)
+
+
+def list_drafts(db: Database) -> dict[str, tuple[str, datetime]]:
+    """Who saved each key's draft, and when."""
+    with db.reader() as session:
+        rows = session.execute(select(ModelDraft.key, ModelDraft.saved_by, ModelDraft.saved_at))
+        return {key: (by, as_utc(at)) for key, by, at in rows}
+
+
+def _newest_versions(session: Session) -> list[ProcessModelVersion]:
+    """The newest version of each key, in the order they were deployed."""
+    newest = (
+        select(ProcessModelVersion.key, func.max(ProcessModelVersion.version).label("version"))
+        .group_by(ProcessModelVersion.key)
+        .subquery()
+    )
+    query = (
+        select(ProcessModelVersion)
+        .join(
+            newest,
+            (newest.c.key == ProcessModelVersion.key)
+            & (newest.c.version == ProcessModelVersion.version),
+        )
+        .order_by(ProcessModelVersion.deployed_at, ProcessModelVersion.id)
+        .options(undefer(ProcessModelVersion.source_files))
+    )
+    return list(session.scalars(query))

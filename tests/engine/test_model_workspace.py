@@ -1,0 +1,175 @@
+"""What a coordinator edits in the modeler, and what saving, discarding and deploying it does.
+
+The reference library calls the referral decision from the protection stage,
+which the case process calls: a change to the decision must reach both
+callers, or cases would never run it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.bundle import unpack_files
+from engine.clock import FixedClock
+from engine.db import Database
+from engine.errors import ModelInvalid, ModelNotFound, NotAuthorized
+from engine.model_drafts import deploy_edit, discard_draft, save_draft
+from engine.model_workspace import defining_file, list_drafts, open_workspace
+from engine.models import AuditEvent, ProcessModelVersion
+from engine.runtime import Runtime
+from tests.workflows.nrm_driver import NRM_BUNDLE, nrm_runtime
+
+KEY = "nrm_referral_decision"
+PATH = "nrm_referral_decision.bpmn"
+COORDINATOR, RESPONDER = "demo.coordinator", "demo.outreach"
+OLD_TIMER = 'business_days_from_now(time_limit("rg_target_working_days"))'
+NEW_TIMER = "business_days_from_now(10)"
+LIMIT = 5_000_000
+
+
+@pytest.fixture
+def runtime(db: Database, clock: FixedClock) -> Runtime:
+    return nrm_runtime(db, clock)
+
+
+def _edited(timer: str = NEW_TIMER) -> dict[str, bytes]:
+    original = (NRM_BUNDLE / PATH).read_text("utf-8")
+    assert OLD_TIMER in original
+    return {PATH: original.replace(OLD_TIMER, timer).encode("utf-8")}
+
+
+def _newest(db: Database) -> dict[str, int]:
+    query = select(ProcessModelVersion.key, func.max(ProcessModelVersion.version))
+    with db.reader() as session:
+        return dict(session.execute(query.group_by(ProcessModelVersion.key)).all())  # type: ignore[arg-type]
+
+
+def _actions(db: Database) -> list[str]:
+    with db.reader() as session:
+        return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+
+
+def test_the_workspace_holds_the_process_file_and_every_caller(runtime: Runtime) -> None:
+    workspace = open_workspace(runtime.db, KEY)
+    assert workspace.path == PATH
+    assert workspace.version == 1
+    assert {KEY, "nrm_protection", "nrm_case"} <= set(workspace.keys)
+    assert "nrm_risk_assessment" not in workspace.keys  # it holds no copy of the decision
+    assert workspace.deployed[PATH] == (NRM_BUNDLE / PATH).read_bytes()
+    assert "nrm_case.bpmn" in workspace.deployed  # so deploying it gives the case a version
+    assert workspace.draft is None
+
+
+def test_an_unknown_process_has_no_workspace(runtime: Runtime) -> None:
+    with pytest.raises(ModelNotFound, match="no process 'nrm_nowhere'"):
+        open_workspace(runtime.db, "nrm_nowhere")
+
+
+def test_defining_file_finds_the_process_not_a_caller() -> None:
+    files = {p.name: p.read_bytes() for p in NRM_BUNDLE.glob("*.bpmn")}
+    assert defining_file(files, KEY) == PATH
+    assert defining_file(files, "nowhere") is None
+
+
+def test_deploying_an_edit_versions_the_process_and_its_callers_only(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    before = _newest(runtime.db)
+    deployed = deploy_edit(
+        runtime.db,
+        open_workspace(runtime.db, KEY),
+        _edited(),
+        COORDINATOR,
+        runtime.hooks,
+        clock,
+        LIMIT,
+    )
+    created = {d.key: d.version for d in deployed if d.created}
+    assert created == {KEY: 2, "nrm_protection": 2, "nrm_case": 2}
+    after = _newest(runtime.db)
+    assert after == {**before, **created}
+    with runtime.db.reader() as session:
+        stored = session.scalar(
+            select(ProcessModelVersion.source_files).filter_by(key=KEY, version=2)
+        )
+    assert unpack_files(stored or b"")[PATH] == _edited()[PATH]  # byte for byte
+    assert _actions(runtime.db).count("model_deployed") == len(before) + 3
+
+
+def test_a_draft_is_kept_shown_on_reopening_and_audited_without_its_content(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    workspace = open_workspace(runtime.db, KEY)
+    save_draft(runtime.db, workspace, _edited(), COORDINATOR, runtime.hooks, clock, LIMIT)
+    reopened = open_workspace(runtime.db, KEY)
+    assert reopened.draft is not None
+    assert reopened.draft.saved_by == COORDINATOR
+    assert reopened.files[PATH] == _edited()[PATH]
+    assert reopened.deployed[PATH] == workspace.deployed[PATH]
+    assert list_drafts(runtime.db) == {KEY: (COORDINATOR, clock.now())}
+    with runtime.db.reader() as session:
+        event = session.scalars(select(AuditEvent).filter_by(action="model_draft_saved")).one()
+    assert json.loads(event.payload) == {"key": KEY, "files": [PATH]}
+    assert _newest(runtime.db)[KEY] == 1  # nothing runs on a draft
+
+
+def test_saving_again_replaces_the_draft_and_discarding_removes_it(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    workspace = open_workspace(runtime.db, KEY)
+    save_draft(runtime.db, workspace, _edited(), COORDINATOR, runtime.hooks, clock, LIMIT)
+    save_draft(runtime.db, workspace, _edited('"P3D"'), COORDINATOR, runtime.hooks, clock, LIMIT)
+    draft = open_workspace(runtime.db, KEY).draft
+    assert draft is not None and b'"P3D"' in draft.files[PATH]
+    assert discard_draft(runtime.db, KEY, COORDINATOR, runtime.hooks, clock)
+    assert open_workspace(runtime.db, KEY).draft is None
+    assert not discard_draft(runtime.db, KEY, COORDINATOR, runtime.hooks, clock)
+    assert _actions(runtime.db).count("model_draft_discarded") == 1
+
+
+def test_deploying_removes_the_draft_but_a_refused_deploy_keeps_it(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    workspace = open_workspace(runtime.db, KEY)
+    broken = _edited("P30D")  # unquoted: a Python name, refused at deploy
+    save_draft(runtime.db, workspace, broken, COORDINATOR, runtime.hooks, clock, LIMIT)
+    with pytest.raises(ModelInvalid) as refused:
+        deploy_edit(runtime.db, workspace, broken, COORDINATOR, runtime.hooks, clock, LIMIT)
+    assert any(p.element_id.startswith("rg_target_missed") for p in refused.value.problems)
+    assert open_workspace(runtime.db, KEY).draft is not None
+    assert _newest(runtime.db)[KEY] == 1
+    deploy_edit(runtime.db, workspace, _edited(), COORDINATOR, runtime.hooks, clock, LIMIT)
+    assert open_workspace(runtime.db, KEY).draft is None
+
+
+def test_only_a_coordinator_saves_or_deploys(runtime: Runtime, clock: FixedClock) -> None:
+    workspace = open_workspace(runtime.db, KEY)
+    with pytest.raises(NotAuthorized):
+        save_draft(runtime.db, workspace, _edited(), RESPONDER, runtime.hooks, clock, LIMIT)
+    with pytest.raises(NotAuthorized):
+        deploy_edit(runtime.db, workspace, _edited(), RESPONDER, runtime.hooks, clock, LIMIT)
+    with pytest.raises(NotAuthorized):
+        discard_draft(runtime.db, KEY, RESPONDER, runtime.hooks, clock)
+    assert _newest(runtime.db)[KEY] == 1
+    assert "model_draft_saved" not in _actions(runtime.db)
+
+
+@pytest.mark.parametrize("path", ["../escape.json", "/etc/form.json", "forms/run.py"])
+def test_an_edit_cannot_reach_outside_the_bundle(
+    runtime: Runtime, clock: FixedClock, path: str
+) -> None:
+    changes = {**_edited(), path: b"{}"}
+    with pytest.raises(ModelInvalid):
+        save_draft(
+            runtime.db,
+            open_workspace(runtime.db, KEY),
+            changes,
+            COORDINATOR,
+            runtime.hooks,
+            clock,
+            LIMIT,
+        )
+    assert open_workspace(runtime.db, KEY).draft is None
