@@ -26,6 +26,7 @@ from engine.bundle import Bundle
 from engine.errors import ModelInvalid, Problem
 from engine.expressions import expression_problems
 from engine.safexml import UnsafeXml, parse_xml
+from engine.unsupported_elements import unsupported_elements
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 FORM_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -73,8 +74,10 @@ def validate_bundle(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         trees = _parse_xml_files(bundle, problems)
+        refused = {path: unsupported_elements(path, tree) for path, tree in trees.items()}
+        problems.extend(problem for found in refused.values() for problem in found)
         parser = SpiffBpmnParser(validator=VALIDATOR)
-        _add_to_parser(parser, trees, problems)
+        _add_to_parser(parser, {p: t for p, t in trees.items() if not refused[p]}, problems)
         for path, tree in trees.items():
             problems.extend(expression_problems(path, tree, helpers))
         forms = _parse_forms(bundle, problems)
