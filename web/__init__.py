@@ -29,7 +29,9 @@ from web import (
     i18n,
     inbox,
     incidents,
+    modeler,
     monitoring,
+    process_models,
     security_headers,
     tasks,
 )
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         audit_log.blueprint,
         monitoring.blueprint,
         incidents.blueprint,
+        process_models.blueprint,
+        modeler.blueprint,
     ):
         app.register_blueprint(blueprint)
     api.init_app(app)

@@ -74,6 +74,11 @@ class StaffUser(UserMixin):
         return services.runtime().hooks.may_monitor(set(self.roles))
 
     @property
+    def may_edit_models(self) -> bool:
+        """The coordinator: process models, the modeler, moving cases to a new version."""
+        return services.runtime().hooks.may_deploy(set(self.roles))
+
+    @property
     def may_read_history(self) -> bool:
         """Auditors and the coordinator: the audit log, integrity, case histories."""
         return services.runtime().hooks.may_read_history(set(self.roles))

@@ -18,6 +18,7 @@ from engine.errors import (
     CaseNotFound,
     EngineError,
     MessageNotExpected,
+    ModelNotFound,
     NotAuthorized,
     StaleRevision,
     TaskNotReady,
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 STATUS_OF: dict[type[EngineError], int] = {
     NotAuthorized: 403,
     CaseNotFound: 404,
+    ModelNotFound: 404,
     UserNotFound: 404,
     TaskNotReady: 409,
     AlreadyClaimed: 409,

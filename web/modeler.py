@@ -1,0 +1,246 @@
+"""The coordinator's modeler: edit a process in the browser, validate, save a draft, deploy.
+
+The page (``modeler.html`` with ``static/js/modeler.js``) edits the BPMN
+file that defines the process, and may add or edit form schemas. It sends
+the modeler's XML exactly as produced, with only the forms it changed; the
+rest of the bundle comes from the deployed versions (``engine.model_workspace``),
+so what is validated and deployed is the whole bundle the process needs.
+Answers are JSON, and every failure is a sentence, never a trace.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.exceptions import HTTPException
+
+from engine.clock import as_utc
+from engine.errors import EngineError, ModelInvalid, Problem
+from engine.model_drafts import deploy_edit, discard_draft, save_draft
+from engine.model_versions import list_models
+from engine.model_workspace import Workspace, open_workspace
+from engine.safexml import UnsafeXml, parse_xml
+from engine.validation import form_schema_problem, validate_bundle
+from web import services
+from web.errors import STATUS_OF, error_page
+from web.schema_form import render_fields
+from workflows.roles import ROLES
+
+blueprint = Blueprint("modeler", __name__)
+
+EXAMPLE_CALL = re.compile(r"``(\w+\(.*?\))``")
+PREVIEW_PREFIX = "preview"
+PAGES = ("modeler.edit", "modeler.discard")  # answer with pages; the rest answer the script
+
+
+@blueprint.before_request
+@login_required
+def coordinator_only() -> ResponseReturnValue | None:
+    if not current_user.may_edit_models:
+        abort(403)
+    return None
+
+
+@blueprint.errorhandler(EngineError)
+def engine_error(error: EngineError) -> ResponseReturnValue:
+    status = next((STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF), 400)
+    if request.endpoint in PAGES:
+        return error_page(status, str(error))
+    return jsonify({"message": str(error)}), status
+
+
+@blueprint.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> ResponseReturnValue:
+    if request.endpoint in PAGES:
+        return error_page(error.code or 500)
+    return jsonify({"message": error.description or error.name}), error.code or 500
+
+
+@blueprint.get("/models/<key>/edit")
+def edit(key: str) -> str:
+    workspace = open_workspace(services.database(), key)
+    urls = {
+        name: url_for(f".{name}", key=key)
+        for name in ("source", "validate", "draft", "deploy", "form_preview")
+    }
+    urls["versions"] = url_for("process_models.version", key=key, number=workspace.version)
+    title = next((m["name"] for m in list_models(services.database()) if m["key"] == key), key)
+    return render_template("modeler.html", key=key, title=title, urls=urls, workspace=workspace)
+
+
+@blueprint.get("/models/<key>/edit/source.json")
+def source(key: str) -> ResponseReturnValue:
+    workspace = open_workspace(services.database(), key)
+    draft = workspace.draft
+    files = workspace.files
+    return jsonify(
+        {
+            "path": workspace.path,
+            "xml": files[workspace.path].decode("utf-8"),
+            "origin": "draft" if draft else "version",
+            "version": workspace.version,
+            "draft_saved_at": as_utc(draft.saved_at).isoformat() if draft else None,
+            "draft_saved_by": draft.saved_by if draft else None,
+            "forms": {p: c.decode("utf-8") for p, c in files.items() if p.endswith(".json")},
+            "choices": _choices(workspace),
+        }
+    )
+
+
+@blueprint.post("/models/<key>/validate")
+def validate(key: str) -> ResponseReturnValue:
+    workspace = open_workspace(services.database(), key)
+    bundle = workspace.bundle(_changes(workspace), services.settings().max_bundle_bytes)
+    hooks = services.runtime().hooks
+    try:
+        validated = validate_bundle(bundle, hooks.script_helpers, hooks.role_for_lane)
+    except ModelInvalid as invalid:
+        return jsonify(_report(invalid.problems, []))
+    return jsonify(_report([], validated.warnings))
+
+
+@blueprint.post("/models/<key>/draft")
+def draft(key: str) -> ResponseReturnValue:
+    workspace = open_workspace(services.database(), key)
+    runtime = services.runtime()
+    save_draft(
+        services.database(),
+        workspace,
+        _changes(workspace),
+        current_user.username,
+        runtime.hooks,
+        runtime.clock,
+        services.settings().max_bundle_bytes,
+    )
+    return jsonify({"message": _("Draft saved."), "saved_at": runtime.clock.now().isoformat()})
+
+
+@blueprint.post("/models/<key>/draft/discard")
+def discard(key: str) -> ResponseReturnValue:
+    runtime = services.runtime()
+    if discard_draft(services.database(), key, current_user.username, runtime.hooks, runtime.clock):
+        flash(_("The draft is discarded; the modeler opens the newest version again."), "success")
+    else:
+        flash(_("There was no draft to discard."), "info")
+    return redirect(url_for("process_models.index"))
+
+
+@blueprint.post("/models/<key>/deploy")
+def deploy(key: str) -> ResponseReturnValue:
+    workspace = open_workspace(services.database(), key)
+    runtime = services.runtime()
+    try:
+        deployed = deploy_edit(
+            services.database(),
+            workspace,
+            _changes(workspace),
+            current_user.username,
+            runtime.hooks,
+            runtime.clock,
+            services.settings().max_bundle_bytes,
+        )
+    except ModelInvalid as invalid:
+        body = _report(invalid.problems, [])
+        body["message"] = _("Nothing was deployed: the diagram has problems.")
+        return jsonify(body), 422
+    models = [{"key": d.key, "version": d.version, "created": d.created} for d in deployed]
+    own = next(d for d in deployed if d.key == key)
+    redirect_to = url_for("process_models.version", key=key, number=own.version)
+    if not any(d.created for d in deployed):
+        message = _("Nothing changed: every process is already deployed as it is.")
+        return jsonify({"message": message, "models": models, "redirect": redirect_to})
+    created = ", ".join(f"{d.key} {d.version}" for d in deployed if d.created)
+    message = _("Deployed new versions: %(versions)s.", versions=created)
+    return jsonify({"message": message, "models": models, "redirect": redirect_to}), 201
+
+
+@blueprint.post("/models/<key>/form-preview")
+def form_preview(key: str) -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    text = body.get("schema") if isinstance(body, dict) else None
+    if not isinstance(text, str):
+        abort(400, _("Send the form schema as text."))
+    try:
+        schema = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        return jsonify({"html": "", "problems": [_("Not JSON: %(error)s", error=error)]})
+    problem = form_schema_problem(schema)
+    if problem:
+        return jsonify({"html": "", "problems": [problem]})
+    return jsonify({"html": str(render_fields(schema, {}, {}, PREVIEW_PREFIX)), "problems": []})
+
+
+def _changes(workspace: Workspace) -> dict[str, bytes]:
+    """The edited BPMN file and forms of the request, as bundle files."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
+        abort(400, _("Send the diagram as XML text."))
+    forms = body.get("forms") or {}
+    if not isinstance(forms, dict) or not all(isinstance(t, str) for t in forms.values()):
+        abort(400, _("Send each form schema as text."))
+    if any(not str(path).endswith(".json") for path in forms):
+        abort(400, _("Only form schemas (.json files) can be sent beside the diagram."))
+    try:
+        changes = {workspace.path: body["xml"].encode("utf-8")}
+        changes.update({path: text.encode("utf-8") for path, text in forms.items()})
+    except UnicodeEncodeError:
+        abort(400, _("The text holds characters that are not valid Unicode."))
+    return changes
+
+
+def _report(problems: list[Problem], warnings: list[Problem]) -> dict[str, Any]:
+    def entry(problem: Problem) -> dict[str, Any]:
+        return {
+            "file": problem.file,
+            "line": problem.line,
+            "element": problem.element_id,
+            "message": problem.message,
+        }
+
+    return {
+        "valid": not problems,
+        "problems": [entry(p) for p in problems],
+        "warnings": [entry(w) for w in warnings],
+    }
+
+
+def _choices(workspace: Workspace) -> dict[str, Any]:
+    """What the side panel offers: lanes of the roles, processes to call, decisions, helpers."""
+    newest: dict[str, str] = {m["key"]: m["name"] for m in list_models(services.database())}
+    return {
+        "roles": [lane for role in ROLES for lane in role.lanes],
+        "processes": [{"id": k, "name": n} for k, n in sorted(newest.items())],
+        "decisions": _decisions(workspace.files),
+        "timer_helpers": _helpers(services.runtime().hooks.script_helpers),
+    }
+
+
+def _decisions(files: dict[str, bytes]) -> list[dict[str, str]]:
+    found = []
+    for path, content in sorted(files.items()):
+        if not path.endswith(".dmn"):
+            continue
+        try:
+            root = parse_xml(content).getroot()
+        except UnsafeXml:
+            continue
+        for element in root.iter("{*}decision"):
+            found.append({"id": element.get("id") or "", "name": element.get("name") or ""})
+    return found
+
+
+def _helpers(helpers: dict[str, Any]) -> list[dict[str, str]]:
+    """Each script helper with the first line of its docstring and, if it gives one, a call."""
+    listed = []
+    for name, helper in sorted(helpers.items()):
+        doc = inspect.getdoc(helper) or ""
+        example = next((m for m in EXAMPLE_CALL.findall(doc) if m.startswith(name)), "")
+        listed.append({"name": name, "example": example, "description": doc.split("\n")[0]})
+    return listed
