@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import zipfile
 
 import pytest
@@ -22,39 +21,8 @@ from engine.models import AuditEvent, ProcessInstance, ProcessModelVersion
 from engine.runtime import Runtime
 from tests.web.conftest import SignIn
 from tests.workflows import nrm_steps
-from tests.workflows.nrm_driver import NRM_BUNDLE, NrmCase
-
-KEY = "nrm_referral_decision"
-PATH = "nrm_referral_decision.bpmn"
-OLD_TIMER = 'business_days_from_now(time_limit("rg_target_working_days"))'
-NEW_TIMER = "business_days_from_now(10)"
-# a task added before the reasonable-grounds decision, with its flow and its lane
-ADDED_TASK = """<bpmn:userTask id="check_interpretation" name="Check interpretation needs">
-      <bpmn:documentation>Make sure the person can follow the decision.</bpmn:documentation>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="to_check_interpretation" sourceRef="check_interpretation"
-      targetRef="decide_reasonable_grounds"/>
-    """
-
-
-def edited(rename_decision: bool = False) -> str:
-    """The file with the new deadline and a task added; or with the decision's id renamed."""
-    text = (NRM_BUNDLE / PATH).read_text("utf-8").replace(OLD_TIMER, NEW_TIMER)
-    if rename_decision:  # the task a waiting case sits at no longer exists by that id
-        return re.sub(r'(["> ])decide_reasonable_grounds(["<_])', r"\1decide_rg\2", text)
-    text = text.replace(
-        'sourceRef="referral_received" targetRef="decide_reasonable_grounds"',
-        'sourceRef="referral_received" targetRef="check_interpretation"',
-    )
-    text = text.replace(
-        "<bpmn:flowNodeRef>decide_reasonable_grounds</bpmn:flowNodeRef>",
-        "<bpmn:flowNodeRef>decide_reasonable_grounds</bpmn:flowNodeRef>\n"
-        "        <bpmn:flowNodeRef>check_interpretation</bpmn:flowNodeRef>",
-    )
-    return text.replace(
-        '<bpmn:userTask id="decide_reasonable_grounds"',
-        ADDED_TASK + '<bpmn:userTask id="decide_reasonable_grounds"',
-    )
+from tests.workflows.nrm_driver import NrmCase
+from tests.workflows.nrm_edits import KEY, PATH, edited
 
 
 @pytest.fixture
