@@ -37,6 +37,8 @@ blueprint = Blueprint("modeler", __name__)
 
 EXAMPLE_CALL = re.compile(r"``(\w+\(.*?\))``")
 PREVIEW_PREFIX = "preview"
+# a body of the wrong shape; 400 stays the CSRF check's answer, so the two never mix
+UNPROCESSABLE = 422
 PAGES = ("modeler.edit", "modeler.discard")  # answer with pages; the rest answer the script
 
 
@@ -53,6 +55,10 @@ def engine_error(error: EngineError) -> ResponseReturnValue:
     status = next((STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF), 400)
     if request.endpoint in PAGES:
         return error_page(status, str(error))
+    if isinstance(error, ModelInvalid):  # a draft's files refused: say which, like validate
+        body = _report(error.problems, [])
+        body["message"] = _("The draft was not saved: %(reason)s", reason=error.problems[0])
+        return jsonify(body), UNPROCESSABLE
     return jsonify({"message": str(error)}), status
 
 
@@ -97,9 +103,10 @@ def source(key: str) -> ResponseReturnValue:
 @blueprint.post("/models/<key>/validate")
 def validate(key: str) -> ResponseReturnValue:
     workspace = open_workspace(services.database(), key)
-    bundle = workspace.bundle(_changes(workspace), services.settings().max_bundle_bytes)
+    changes = _changes(workspace)
     hooks = services.runtime().hooks
     try:
+        bundle = workspace.bundle(changes, services.settings().max_bundle_bytes)
         validated = validate_bundle(bundle, hooks.script_helpers, hooks.role_for_lane)
     except ModelInvalid as invalid:
         return jsonify(_report(invalid.problems, []))
@@ -149,7 +156,7 @@ def deploy(key: str) -> ResponseReturnValue:
     except ModelInvalid as invalid:
         body = _report(invalid.problems, [])
         body["message"] = _("Nothing was deployed: the diagram has problems.")
-        return jsonify(body), 422
+        return jsonify(body), UNPROCESSABLE
     models = [{"key": d.key, "version": d.version, "created": d.created} for d in deployed]
     own = next(d for d in deployed if d.key == key)
     redirect_to = url_for("process_models.version", key=key, number=own.version)
@@ -166,7 +173,7 @@ def form_preview(key: str) -> ResponseReturnValue:
     body = request.get_json(silent=True)
     text = body.get("schema") if isinstance(body, dict) else None
     if not isinstance(text, str):
-        abort(400, _("Send the form schema as text."))
+        abort(UNPROCESSABLE, _("Send the form schema as text."))
     try:
         schema = json.loads(text)
     except (ValueError, RecursionError) as error:
@@ -181,17 +188,17 @@ def _changes(workspace: Workspace) -> dict[str, bytes]:
     """The edited BPMN file and forms of the request, as bundle files."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
-        abort(400, _("Send the diagram as XML text."))
+        abort(UNPROCESSABLE, _("Send the diagram as XML text."))
     forms = body.get("forms") or {}
     if not isinstance(forms, dict) or not all(isinstance(t, str) for t in forms.values()):
-        abort(400, _("Send each form schema as text."))
+        abort(UNPROCESSABLE, _("Send each form schema as text."))
     if any(not str(path).endswith(".json") for path in forms):
-        abort(400, _("Only form schemas (.json files) can be sent beside the diagram."))
+        abort(UNPROCESSABLE, _("Only form schemas (.json files) can be sent beside the diagram."))
     try:
         changes = {workspace.path: body["xml"].encode("utf-8")}
         changes.update({path: text.encode("utf-8") for path, text in forms.items()})
     except UnicodeEncodeError:
-        abort(400, _("The text holds characters that are not valid Unicode."))
+        abort(UNPROCESSABLE, _("The text holds characters that are not valid Unicode."))
     return changes
 
 

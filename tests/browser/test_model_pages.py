@@ -14,6 +14,7 @@ from engine.model_drafts import deploy_edit
 from engine.model_workspace import open_workspace
 from tests.browser.conftest import StaffTab
 from tests.browser.live_server import MAX_BUNDLE_BYTES, LiveServer
+from tests.browser.test_csp import violations, watch
 from tests.workflows.nrm_edits import KEY, PATH, edited
 
 ADDED_FILL = "rgb(218, 251, 225)"  # models.css: #dafbe1
@@ -40,8 +41,7 @@ def test_the_coordinator_sees_a_version_and_what_the_next_one_changed(
         MAX_BUNDLE_BYTES,
     )
     page = staff_tab.page
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    problems = watch(page)
     staff_tab.sign_in("demo.coordinator")
     page.get_by_role("link", name="Process models").click()
     section = page.locator("section", has=page.locator(f"h2#model-{KEY}"))
@@ -66,4 +66,5 @@ def test_the_coordinator_sees_a_version_and_what_the_next_one_changed(
     expect(shape(page, "diff-old-canvas", "check_interpretation")).to_have_count(0)
     row = page.locator('tr[data-element="rg_target_missed"]')
     expect(row).to_contain_text("timer")
-    assert errors == []
+    assert violations(page) == [], violations(page)  # the strict policy holds on these pages
+    assert problems == [], problems

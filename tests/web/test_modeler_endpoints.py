@@ -133,18 +133,29 @@ def test_a_new_form_travels_with_the_diagram(coordinator: FlaskClient, web: Flas
             {"xml": "<x/>", "forms": {"nrm_case.bpmn": "<x/>"}},
             "Only form schemas (.json files) can be sent beside the diagram.",
         ),
-        (
-            {"xml": "<x/>", "forms": {"../up.json": "{}"}},
-            "(upload):0:-: a file name is not a relative path",
-        ),
     ],
 )
 def test_a_malformed_request_gets_a_sentence_not_a_trace(
     coordinator: FlaskClient, body: dict[str, Any], message: str
 ) -> None:
     answer = post(coordinator, "validate", body)
-    assert answer.status_code == 400
+    assert answer.status_code == 422
     assert answer.get_json() == {"message": message}
+
+
+def test_a_form_name_outside_the_bundle_is_a_problem_not_a_crash(
+    coordinator: FlaskClient, web: Flask
+) -> None:
+    body = {"xml": xml(), "forms": {"../up.json": "{}"}}
+    report = post(coordinator, "validate", body).get_json()
+    assert report["valid"] is False
+    assert report["problems"][0]["message"] == "a file name is not a relative path"
+    for what in ("draft", "deploy"):
+        answer = post(coordinator, what, body)
+        assert answer.status_code == 422, what
+        assert answer.get_json()["problems"] == report["problems"]
+    assert newest(web) == 1
+    assert coordinator.get(f"{URL}/edit/source.json").get_json()["origin"] == "version"
 
 
 def test_the_form_preview_renders_fields_or_says_why_not(coordinator: FlaskClient) -> None:

@@ -65,7 +65,14 @@ def test_pages_carry_every_header_and_are_not_stored(client: FlaskClient, sign_i
     assert_secured(client.get("/sign-in"))
     assert_secured(client.get("/inbox"))  # the redirect to the sign-in page
     signed_in = sign_in(client, "demo.coordinator")
-    for path in ("/inbox", "/monitoring", "/audit", "/audit/integrity"):
+    for path in (
+        "/inbox",
+        "/monitoring",
+        "/audit",
+        "/audit/integrity",
+        "/models",
+        "/models/nrm_case/1",
+    ):
         response = signed_in.get(path)
         assert response.status_code == 200, path
         assert_secured(response)
