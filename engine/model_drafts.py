@@ -7,6 +7,8 @@ it touched, never their content (the versions keep that).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -22,68 +24,69 @@ from engine.models import ModelDraft
 from engine.users import find_user
 
 
-def save_draft(
-    db: Database,
-    workspace: Workspace,
-    changes: dict[str, bytes],
-    actor: str,
-    hooks: Hooks,
-    clock: Clock,
-    max_bytes: int,
-) -> None:
+@dataclass(frozen=True)
+class Editor:
+    """Who edits, and under which rules: what every save, discard and deploy of an edit needs."""
+
+    db: Database
+    actor: str
+    hooks: Hooks
+    clock: Clock
+    max_bytes: int  # a bundle's cap, for the edited bundle as for an upload
+
+
+def save_draft(editor: Editor, workspace: Workspace, changes: dict[str, bytes]) -> None:
     """Keep ``changes`` as the key's draft, replacing any earlier one."""
-    workspace.bundle(changes, max_bytes)  # the same names and size limits as a deploy
-    with db.transaction() as session:
-        _check_may_edit(session, actor, hooks)
-        now = clock.now()
+    workspace.bundle(changes, editor.max_bytes)  # the same names and size limits as a deploy
+    with editor.db.transaction() as session:
+        _check_may_edit(session, editor)
+        now = editor.clock.now()
         row = session.scalar(select(ModelDraft).filter_by(key=workspace.key))
         if row is None:
             row = ModelDraft(key=workspace.key)
             session.add(row)
         row.files = pack_files(changes)
         row.base_version_id = workspace.version_id
-        row.saved_by = actor
+        row.saved_by = editor.actor
         row.saved_at = now
         payload = {"key": workspace.key, "files": sorted(changes)}
         event = audit.PendingEvent(
-            actor, "model_draft_saved", model_version_id=workspace.version_id, payload=payload
+            editor.actor,
+            "model_draft_saved",
+            model_version_id=workspace.version_id,
+            payload=payload,
         )
         audit.append(session, [event], now)
 
 
-def discard_draft(db: Database, key: str, actor: str, hooks: Hooks, clock: Clock) -> bool:
+def discard_draft(editor: Editor, key: str) -> bool:
     """Drop the key's draft; False when there was none."""
-    with db.transaction() as session:
-        _check_may_edit(session, actor, hooks)
+    with editor.db.transaction() as session:
+        _check_may_edit(session, editor)
         removed = session.execute(delete(ModelDraft).filter_by(key=key)).rowcount
         if removed:
-            event = audit.PendingEvent(actor, "model_draft_discarded", payload={"key": key})
-            audit.append(session, [event], clock.now())
+            event = audit.PendingEvent(editor.actor, "model_draft_discarded", payload={"key": key})
+            audit.append(session, [event], editor.clock.now())
         return bool(removed)
 
 
 def deploy_edit(
-    db: Database,
-    workspace: Workspace,
-    changes: dict[str, bytes],
-    actor: str,
-    hooks: Hooks,
-    clock: Clock,
-    max_bytes: int,
+    editor: Editor, workspace: Workspace, changes: dict[str, bytes]
 ) -> list[DeployedModel]:
     """Deploy the workspace with ``changes``; the draft goes once they are deployed.
 
     Deploy validates first and stores nothing when anything is wrong, so a
     refused edit keeps its draft.
     """
-    with db.reader() as session:
-        _check_may_edit(session, actor, hooks)
-    deployed = deploy_bundle(db, workspace.bundle(changes, max_bytes), actor, hooks, clock)
-    with db.transaction() as session:
+    with editor.db.reader() as session:
+        _check_may_edit(session, editor)
+    bundle = workspace.bundle(changes, editor.max_bytes)
+    deployed = deploy_bundle(editor.db, bundle, editor.actor, editor.hooks, editor.clock)
+    with editor.db.transaction() as session:
         session.execute(delete(ModelDraft).filter_by(key=workspace.key))
     return deployed
 
 
-def _check_may_edit(session: Session, actor: str, hooks: Hooks) -> None:
-    if not hooks.may_deploy(find_user(session, actor).role_names):
-        raise NotAuthorized(f"'{actor}' may not change process models")
+def _check_may_edit(session: Session, editor: Editor) -> None:
+    if not editor.hooks.may_deploy(find_user(session, editor.actor).role_names):
+        raise NotAuthorized(f"'{editor.actor}' may not change process models")

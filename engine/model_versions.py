@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from engine.bundle import Bundle, unpack_files
@@ -16,6 +16,20 @@ from engine.clock import as_utc
 from engine.db import Database
 from engine.errors import ModelNotFound
 from engine.models import ProcessInstance, ProcessModelVersion
+
+
+def newest_versions() -> Select[tuple[ProcessModelVersion]]:
+    """The newest version of every key, as a query the caller orders and narrows."""
+    newest = (
+        select(ProcessModelVersion.key, func.max(ProcessModelVersion.version).label("version"))
+        .group_by(ProcessModelVersion.key)
+        .subquery()
+    )
+    return select(ProcessModelVersion).join(
+        newest,
+        (ProcessModelVersion.key == newest.c.key)
+        & (ProcessModelVersion.version == newest.c.version),
+    )
 
 
 def latest_version(session: Session, key: str) -> ProcessModelVersion | None:

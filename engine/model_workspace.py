@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
 from engine.bundle import Bundle, bundle_from_uploads, unpack_files
@@ -22,6 +22,7 @@ from engine.clock import as_utc
 from engine.db import Database
 from engine.errors import ModelNotFound
 from engine.model_sources import BPMN_NS
+from engine.model_versions import newest_versions
 from engine.models import ModelDraft, ProcessModelVersion
 from engine.safexml import UnsafeXml, parse_xml
 
@@ -114,19 +115,5 @@ def list_drafts(db: Database) -> dict[str, tuple[str, datetime]]:
 
 def _newest_versions(session: Session) -> list[ProcessModelVersion]:
     """The newest version of each key, in the order they were deployed."""
-    newest = (
-        select(ProcessModelVersion.key, func.max(ProcessModelVersion.version).label("version"))
-        .group_by(ProcessModelVersion.key)
-        .subquery()
-    )
-    query = (
-        select(ProcessModelVersion)
-        .join(
-            newest,
-            (newest.c.key == ProcessModelVersion.key)
-            & (newest.c.version == ProcessModelVersion.version),
-        )
-        .order_by(ProcessModelVersion.deployed_at, ProcessModelVersion.id)
-        .options(undefer(ProcessModelVersion.source_files))
-    )
-    return list(session.scalars(query))
+    query = newest_versions().order_by(ProcessModelVersion.deployed_at, ProcessModelVersion.id)
+    return list(session.scalars(query.options(undefer(ProcessModelVersion.source_files))))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from engine import messages, signing
 from engine.case_suspension import refuse_if_suspended
 from engine.errors import FieldError, FormInvalid, MessageNotExpected, NotAuthorized
 from engine.forms import validate_form_data
+from engine.model_versions import newest_versions
 from engine.models import OutboundMessage, ProcessInstance, ProcessModelVersion, ReceivedMessage
 from engine.partners import Partner
 
@@ -171,7 +172,7 @@ class PartnerInbox:
 
     def _process_started_by(self, session: Session, message: str) -> ProcessModelVersion | None:
         """The newest version of the first process (by key) that a ``message`` starts."""
-        for version in _latest_versions(session):
+        for version in session.scalars(newest_versions().order_by(ProcessModelVersion.key)):
             spec, _subprocess_specs = self.specs.get(version.id, lambda v=version: v.spec)
             if any(_starts_on(task_spec, message) for task_spec in spec.task_specs.values()):
                 return version
@@ -231,24 +232,6 @@ def _conversation_case(
         session.scalars(ours).one_or_none()
         or session.scalars(theirs.order_by(ProcessInstance.id.desc()).limit(1)).one_or_none()
     )
-
-
-def _latest_versions(session: Session) -> Iterator[ProcessModelVersion]:
-    newest = (
-        select(ProcessModelVersion.key, func.max(ProcessModelVersion.version).label("version"))
-        .group_by(ProcessModelVersion.key)
-        .subquery()
-    )
-    query = (
-        select(ProcessModelVersion)
-        .join(
-            newest,
-            (ProcessModelVersion.key == newest.c.key)
-            & (ProcessModelVersion.version == newest.c.version),
-        )
-        .order_by(ProcessModelVersion.key)
-    )
-    yield from session.scalars(query)
 
 
 def _starts_on(task_spec: object, message: str) -> bool:

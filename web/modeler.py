@@ -18,18 +18,19 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from engine.clock import as_utc
 from engine.errors import EngineError, ModelInvalid, Problem
-from engine.model_drafts import deploy_edit, discard_draft, save_draft
+from engine.model_drafts import Editor, deploy_edit, discard_draft, save_draft
 from engine.model_versions import list_models
 from engine.model_workspace import Workspace, open_workspace
 from engine.safexml import UnsafeXml, parse_xml
 from engine.validation import form_schema_problem, validate_bundle
 from web import services
 from web.errors import STATUS_OF, error_page
+from web.process_models import coordinator_only
 from web.schema_form import render_fields
 from workflows.roles import ROLES
 
@@ -42,12 +43,7 @@ UNPROCESSABLE = 422
 PAGES = ("modeler.edit", "modeler.discard")  # answer with pages; the rest answer the script
 
 
-@blueprint.before_request
-@login_required
-def coordinator_only() -> ResponseReturnValue | None:
-    if not current_user.may_edit_models:
-        abort(403)
-    return None
+blueprint.before_request(coordinator_only)
 
 
 @blueprint.errorhandler(EngineError)
@@ -116,23 +112,14 @@ def validate(key: str) -> ResponseReturnValue:
 @blueprint.post("/models/<key>/draft")
 def draft(key: str) -> ResponseReturnValue:
     workspace = open_workspace(services.database(), key)
-    runtime = services.runtime()
-    save_draft(
-        services.database(),
-        workspace,
-        _changes(workspace),
-        current_user.username,
-        runtime.hooks,
-        runtime.clock,
-        services.settings().max_bundle_bytes,
-    )
-    return jsonify({"message": _("Draft saved."), "saved_at": runtime.clock.now().isoformat()})
+    save_draft(_editor(), workspace, _changes(workspace))
+    saved_at = services.runtime().clock.now().isoformat()
+    return jsonify({"message": _("Draft saved."), "saved_at": saved_at})
 
 
 @blueprint.post("/models/<key>/draft/discard")
 def discard(key: str) -> ResponseReturnValue:
-    runtime = services.runtime()
-    if discard_draft(services.database(), key, current_user.username, runtime.hooks, runtime.clock):
+    if discard_draft(_editor(), key):
         flash(_("The draft is discarded; the modeler opens the newest version again."), "success")
     else:
         flash(_("There was no draft to discard."), "info")
@@ -142,17 +129,8 @@ def discard(key: str) -> ResponseReturnValue:
 @blueprint.post("/models/<key>/deploy")
 def deploy(key: str) -> ResponseReturnValue:
     workspace = open_workspace(services.database(), key)
-    runtime = services.runtime()
     try:
-        deployed = deploy_edit(
-            services.database(),
-            workspace,
-            _changes(workspace),
-            current_user.username,
-            runtime.hooks,
-            runtime.clock,
-            services.settings().max_bundle_bytes,
-        )
+        deployed = deploy_edit(_editor(), workspace, _changes(workspace))
     except ModelInvalid as invalid:
         body = _report(invalid.problems, [])
         body["message"] = _("Nothing was deployed: the diagram has problems.")
@@ -182,6 +160,12 @@ def form_preview(key: str) -> ResponseReturnValue:
     if problem:
         return jsonify({"html": "", "problems": [problem]})
     return jsonify({"html": str(render_fields(schema, {}, {}, PREVIEW_PREFIX)), "problems": []})
+
+
+def _editor() -> Editor:
+    runtime = services.runtime()
+    limit = services.settings().max_bundle_bytes
+    return Editor(runtime.db, current_user.username, runtime.hooks, runtime.clock, limit)
 
 
 def _changes(workspace: Workspace) -> dict[str, bytes]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
-from engine.model_drafts import deploy_edit
+from engine.model_drafts import Editor, deploy_edit
 from engine.model_workspace import open_workspace
 from tests.browser.conftest import StaffTab
 from tests.browser.live_server import MAX_BUNDLE_BYTES, LiveServer
@@ -31,15 +31,10 @@ def test_the_coordinator_sees_a_version_and_what_the_next_one_changed(
     runtime = nrm_server.runtime
     workspace = open_workspace(nrm_server.db, KEY)
     changes = {PATH: edited().encode("utf-8")}
-    deploy_edit(
-        nrm_server.db,
-        workspace,
-        changes,
-        "demo.coordinator",
-        runtime.hooks,
-        runtime.clock,
-        MAX_BUNDLE_BYTES,
+    editor = Editor(
+        nrm_server.db, "demo.coordinator", runtime.hooks, runtime.clock, MAX_BUNDLE_BYTES
     )
+    deploy_edit(editor, workspace, changes)
     page = staff_tab.page
     problems = watch(page)
     staff_tab.sign_in("demo.coordinator")

@@ -16,7 +16,7 @@ from engine.bundle import unpack_files
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.errors import ModelInvalid, ModelNotFound, NotAuthorized
-from engine.model_drafts import deploy_edit, discard_draft, save_draft
+from engine.model_drafts import Editor, deploy_edit, discard_draft, save_draft
 from engine.model_workspace import defining_file, list_drafts, open_workspace
 from engine.models import AuditEvent, ProcessModelVersion
 from engine.runtime import Runtime
@@ -33,6 +33,10 @@ LIMIT = 5_000_000
 @pytest.fixture
 def runtime(db: Database, clock: FixedClock) -> Runtime:
     return nrm_runtime(db, clock)
+
+
+def editor(runtime: Runtime, actor: str) -> Editor:
+    return Editor(runtime.db, actor, runtime.hooks, runtime.clock, LIMIT)
 
 
 def _edited(timer: str = NEW_TIMER) -> dict[str, bytes]:
@@ -78,15 +82,7 @@ def test_deploying_an_edit_versions_the_process_and_its_callers_only(
     runtime: Runtime, clock: FixedClock
 ) -> None:
     before = _newest(runtime.db)
-    deployed = deploy_edit(
-        runtime.db,
-        open_workspace(runtime.db, KEY),
-        _edited(),
-        COORDINATOR,
-        runtime.hooks,
-        clock,
-        LIMIT,
-    )
+    deployed = deploy_edit(editor(runtime, COORDINATOR), open_workspace(runtime.db, KEY), _edited())
     created = {d.key: d.version for d in deployed if d.created}
     assert created == {KEY: 2, "nrm_protection": 2, "nrm_case": 2}
     after = _newest(runtime.db)
@@ -103,7 +99,7 @@ def test_a_draft_is_kept_shown_on_reopening_and_audited_without_its_content(
     runtime: Runtime, clock: FixedClock
 ) -> None:
     workspace = open_workspace(runtime.db, KEY)
-    save_draft(runtime.db, workspace, _edited(), COORDINATOR, runtime.hooks, clock, LIMIT)
+    save_draft(editor(runtime, COORDINATOR), workspace, _edited())
     reopened = open_workspace(runtime.db, KEY)
     assert reopened.draft is not None
     assert reopened.draft.saved_by == COORDINATOR
@@ -120,13 +116,13 @@ def test_saving_again_replaces_the_draft_and_discarding_removes_it(
     runtime: Runtime, clock: FixedClock
 ) -> None:
     workspace = open_workspace(runtime.db, KEY)
-    save_draft(runtime.db, workspace, _edited(), COORDINATOR, runtime.hooks, clock, LIMIT)
-    save_draft(runtime.db, workspace, _edited('"P3D"'), COORDINATOR, runtime.hooks, clock, LIMIT)
+    save_draft(editor(runtime, COORDINATOR), workspace, _edited())
+    save_draft(editor(runtime, COORDINATOR), workspace, _edited('"P3D"'))
     draft = open_workspace(runtime.db, KEY).draft
     assert draft is not None and b'"P3D"' in draft.files[PATH]
-    assert discard_draft(runtime.db, KEY, COORDINATOR, runtime.hooks, clock)
+    assert discard_draft(editor(runtime, COORDINATOR), KEY)
     assert open_workspace(runtime.db, KEY).draft is None
-    assert not discard_draft(runtime.db, KEY, COORDINATOR, runtime.hooks, clock)
+    assert not discard_draft(editor(runtime, COORDINATOR), KEY)
     assert _actions(runtime.db).count("model_draft_discarded") == 1
 
 
@@ -135,24 +131,24 @@ def test_deploying_removes_the_draft_but_a_refused_deploy_keeps_it(
 ) -> None:
     workspace = open_workspace(runtime.db, KEY)
     broken = _edited("P30D")  # unquoted: a Python name, refused at deploy
-    save_draft(runtime.db, workspace, broken, COORDINATOR, runtime.hooks, clock, LIMIT)
+    save_draft(editor(runtime, COORDINATOR), workspace, broken)
     with pytest.raises(ModelInvalid) as refused:
-        deploy_edit(runtime.db, workspace, broken, COORDINATOR, runtime.hooks, clock, LIMIT)
+        deploy_edit(editor(runtime, COORDINATOR), workspace, broken)
     assert any(p.element_id.startswith("rg_target_missed") for p in refused.value.problems)
     assert open_workspace(runtime.db, KEY).draft is not None
     assert _newest(runtime.db)[KEY] == 1
-    deploy_edit(runtime.db, workspace, _edited(), COORDINATOR, runtime.hooks, clock, LIMIT)
+    deploy_edit(editor(runtime, COORDINATOR), workspace, _edited())
     assert open_workspace(runtime.db, KEY).draft is None
 
 
 def test_only_a_coordinator_saves_or_deploys(runtime: Runtime, clock: FixedClock) -> None:
     workspace = open_workspace(runtime.db, KEY)
     with pytest.raises(NotAuthorized):
-        save_draft(runtime.db, workspace, _edited(), RESPONDER, runtime.hooks, clock, LIMIT)
+        save_draft(editor(runtime, RESPONDER), workspace, _edited())
     with pytest.raises(NotAuthorized):
-        deploy_edit(runtime.db, workspace, _edited(), RESPONDER, runtime.hooks, clock, LIMIT)
+        deploy_edit(editor(runtime, RESPONDER), workspace, _edited())
     with pytest.raises(NotAuthorized):
-        discard_draft(runtime.db, KEY, RESPONDER, runtime.hooks, clock)
+        discard_draft(editor(runtime, RESPONDER), KEY)
     assert _newest(runtime.db)[KEY] == 1
     assert "model_draft_saved" not in _actions(runtime.db)
 
@@ -163,13 +159,5 @@ def test_an_edit_cannot_reach_outside_the_bundle(
 ) -> None:
     changes = {**_edited(), path: b"{}"}
     with pytest.raises(ModelInvalid):
-        save_draft(
-            runtime.db,
-            open_workspace(runtime.db, KEY),
-            changes,
-            COORDINATOR,
-            runtime.hooks,
-            clock,
-            LIMIT,
-        )
+        save_draft(editor(runtime, COORDINATOR), open_workspace(runtime.db, KEY), changes)
     assert open_workspace(runtime.db, KEY).draft is None
