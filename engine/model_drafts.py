@@ -45,11 +45,12 @@ def save_draft(editor: Editor, workspace: Workspace, changes: dict[str, bytes]) 
         if row is None:
             row = ModelDraft(key=workspace.key)
             session.add(row)
-        row.files = pack_files(changes)
+        kept = workspace.draft.files if workspace.draft else {}
+        row.files = pack_files({**kept, **changes})  # a form saved earlier stays in the draft
         row.base_version_id = workspace.version_id
         row.saved_by = editor.actor
         row.saved_at = now
-        payload = {"key": workspace.key, "files": sorted(changes)}
+        payload = {"key": workspace.key, "files": sorted(changes)}  # what this save changed
         event = audit.PendingEvent(
             editor.actor,
             "model_draft_saved",

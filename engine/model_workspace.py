@@ -51,13 +51,14 @@ class Workspace:
         return {**self.deployed, **(self.draft.files if self.draft else {})}
 
     def bundle(self, changes: dict[str, bytes], max_bytes: int) -> Bundle:
-        """The bundle to validate or deploy: the deployed files with ``changes`` on top.
+        """The bundle to validate or deploy: the editor's files with ``changes`` on top.
 
-        The changes go through the same checks as an upload (safe relative
+        A form the draft added or edited stays part of it, though the page
+        sends only what changed since it opened. The changes go through the same checks as an upload (safe relative
         names, bundle file types, size), so an edit can add forms but never
         reach outside the bundle.
         """
-        return bundle_from_uploads({**self.deployed, **changes}.items(), max_bytes)
+        return bundle_from_uploads({**self.files, **changes}.items(), max_bytes)
 
 
 def open_workspace(db: Database, key: str) -> Workspace:

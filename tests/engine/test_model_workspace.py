@@ -141,6 +141,29 @@ def test_deploying_removes_the_draft_but_a_refused_deploy_keeps_it(
     assert open_workspace(runtime.db, KEY).draft is None
 
 
+def test_a_form_saved_in_a_draft_stays_through_later_saves_and_is_deployed(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    form = b'{"type": "object", "title": "Second look", "properties": {}}'
+    uses_it = _edited()[PATH].replace(
+        b'value="decide_reasonable_grounds.json"', b'value="second_look.json"', 1
+    )
+    first_sitting = open_workspace(runtime.db, KEY)
+    save_draft(
+        editor(runtime, COORDINATOR), first_sitting, {PATH: uses_it, "forms/second_look.json": form}
+    )
+    second_sitting = open_workspace(runtime.db, KEY)  # the page sends only what it changed
+    save_draft(editor(runtime, COORDINATOR), second_sitting, {PATH: uses_it})
+    third_sitting = open_workspace(runtime.db, KEY)
+    assert third_sitting.files["forms/second_look.json"] == form
+    deploy_edit(editor(runtime, COORDINATOR), third_sitting, {PATH: uses_it})
+    with runtime.db.reader() as session:
+        stored = session.scalar(
+            select(ProcessModelVersion.source_files).filter_by(key=KEY, version=2)
+        )
+    assert unpack_files(stored or b"")["forms/second_look.json"] == form
+
+
 def test_only_a_coordinator_saves_or_deploys(runtime: Runtime, clock: FixedClock) -> None:
     workspace = open_workspace(runtime.db, KEY)
     with pytest.raises(NotAuthorized):
