@@ -17,11 +17,16 @@ from engine.bundle import pack_files
 from engine.clock import Clock
 from engine.db import Database
 from engine.deploy import DeployedModel, deploy_bundle
-from engine.errors import NotAuthorized
+from engine.errors import ModelInvalid, ModelNotFound, NotAuthorized, Problem
 from engine.hooks import Hooks
-from engine.model_workspace import Workspace
+from engine.model_sources import BPMN_NS
+from engine.model_workspace import Workspace, free_path, open_workspace
 from engine.models import ModelDraft
+from engine.safexml import UnsafeXml, parse_xml
 from engine.users import find_user
+
+IMPORT = "(import)"  # the file name problems with an imported file are reported under
+MAX_KEY_LENGTH = 200  # process_model_version.key
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,39 @@ def save_draft(editor: Editor, workspace: Workspace, changes: dict[str, bytes]) 
             payload=payload,
         )
         audit.append(session, [event], now)
+
+
+def import_diagram(editor: Editor, content: bytes) -> str:
+    """Open a BPMN file from any tool as a draft; the key of the process it holds.
+
+    The file's first executable process decides: a deployed one gets the file
+    as its draft (replacing what it had); any other becomes a new process,
+    deployed for the first time from the modeler. Nothing runs until then,
+    and Validate names whatever the engine cannot run.
+    """
+    key = _imported_process(content)
+    try:
+        workspace = open_workspace(editor.db, key)
+    except ModelNotFound:
+        workspace = Workspace(key, free_path(editor.db, key), 0, None, {})
+    save_draft(editor, workspace, {workspace.path: content})
+    return key
+
+
+def _imported_process(content: bytes) -> str:
+    try:
+        root = parse_xml(content).getroot()
+    except UnsafeXml as error:
+        raise ModelInvalid([Problem(IMPORT, None, "", str(error))]) from error
+    processes = [p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("id")]
+    runnable = [p for p in processes if p.get("isExecutable", "true") != "false"] or processes
+    if not runnable:
+        raise ModelInvalid([Problem(IMPORT, None, "", "the file holds no BPMN process")])
+    key = str(runnable[0].get("id"))
+    if len(key) > MAX_KEY_LENGTH:
+        message = f"a process id has at most {MAX_KEY_LENGTH} characters"
+        raise ModelInvalid([Problem(IMPORT, None, key[:40], message)])
+    return key
 
 
 def discard_draft(editor: Editor, key: str) -> bool:

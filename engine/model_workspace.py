@@ -39,8 +39,8 @@ class Draft:
 class Workspace:
     key: str
     path: str  # the bundle file that defines the process
-    version: int  # the key's newest deployed version
-    version_id: int
+    version: int  # the key's newest deployed version; 0 for a process not deployed yet
+    version_id: int | None
     deployed: dict[str, bytes]  # the newest deployed files, without the draft
     draft: Draft | None = None
     keys: tuple[str, ...] = field(default=())  # the keys deploying it can give new versions
@@ -54,9 +54,9 @@ class Workspace:
         """The bundle to validate or deploy: the editor's files with ``changes`` on top.
 
         A form the draft added or edited stays part of it, though the page
-        sends only what changed since it opened. The changes go through the same checks as an upload (safe relative
-        names, bundle file types, size), so an edit can add forms but never
-        reach outside the bundle.
+        sends only what changed since it opened. The changes go through the
+        same checks as an upload (safe relative names, bundle file types,
+        size), so an edit can add forms but never reach outside the bundle.
         """
         return bundle_from_uploads({**self.files, **changes}.items(), max_bytes)
 
@@ -64,9 +64,10 @@ class Workspace:
 def open_workspace(db: Database, key: str) -> Workspace:
     with db.reader() as session:
         newest = _newest_versions(session)
+        draft = read_draft(session, key)
         target = next((v for v in newest if v.key == key), None)
         if target is None:
-            raise ModelNotFound(f"no process '{key}' is deployed")
+            return _new_process(key, newest, draft)
         target_files = unpack_files(target.source_files)
         path = defining_file(target_files, key)
         if path is None:  # deploy stores the file of every process, so only a damaged row
@@ -78,9 +79,37 @@ def open_workspace(db: Database, key: str) -> Workspace:
             if files.get(path) is not None and defining_file({path: files[path]}, key):
                 deployed.update(files)
                 keys.append(version.key)
-        return Workspace(
-            key, path, target.version, target.id, deployed, read_draft(session, key), tuple(keys)
-        )
+        return Workspace(key, path, target.version, target.id, deployed, draft, tuple(keys))
+
+
+def free_path(db: Database, key: str) -> str:
+    """Where a new process's file goes: ``<key>.bpmn``, unless a deployed file has that path."""
+    with db.reader() as session:
+        taken = set(_all_newest_files(_newest_versions(session)))
+    path, number = f"{key}.bpmn", 1
+    while path in taken:
+        number += 1
+        path = f"{key}_{number}.bpmn"
+    return path
+
+
+def _new_process(key: str, newest: list[ProcessModelVersion], draft: Draft | None) -> Workspace:
+    """An imported process not deployed yet: its draft over every deployed process's files.
+
+    With them it may call any deployed process or decision; deploying it
+    leaves them on their versions, since their content does not change.
+    """
+    path = defining_file(draft.files, key) if draft else None
+    if draft is None or path is None:
+        raise ModelNotFound(f"no process '{key}' is deployed")
+    return Workspace(key, path, 0, None, _all_newest_files(newest), draft, (key,))
+
+
+def _all_newest_files(newest: list[ProcessModelVersion]) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for version in newest:  # oldest deployment first: the newest wins each path
+        files.update(unpack_files(version.source_files))
+    return files
 
 
 def defining_file(files: dict[str, bytes], process_id: str) -> str | None:

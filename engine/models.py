@@ -384,9 +384,10 @@ class CaseValue(Base):
 class ModelDraft(Base):
     """A coordinator's unfinished edit of a process: saved, not deployed, nothing runs on it.
 
-    One per process key: saving again replaces it, deploying it or discarding it
-    removes it. ``files`` holds only the bundle files the edit changed (packed
-    like a version's sources); the rest comes from the deployed versions.
+    One per process key (a key not deployed yet, for an imported diagram):
+    saving again replaces it, deploying it or discarding it removes it.
+    ``files`` holds only the bundle files the edit changed (packed like a
+    version's sources); the rest comes from the deployed versions.
     """
 
     __tablename__ = "model_draft"
@@ -394,6 +395,9 @@ class ModelDraft(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     files: Mapped[bytes] = mapped_column(LargeBinary)
-    base_version_id: Mapped[int] = mapped_column(ForeignKey("process_model_version.id"))
+    # the version the edit started from; None for a process imported and not yet deployed
+    base_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("process_model_version.id"), nullable=True
+    )
     saved_by: Mapped[str] = mapped_column(String(200))
     saved_at: Mapped[datetime] = mapped_column(Timestamp)

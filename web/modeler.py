@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.clock import as_utc
 from engine.errors import EngineError, ModelInvalid, Problem
-from engine.model_drafts import Editor, deploy_edit, discard_draft, save_draft
+from engine.model_drafts import Editor, deploy_edit, discard_draft, import_diagram, save_draft
 from engine.model_versions import list_models
 from engine.model_workspace import Workspace, open_workspace
 from engine.safexml import UnsafeXml, parse_xml
@@ -40,7 +40,8 @@ EXAMPLE_CALL = re.compile(r"``(\w+\(.*?\))``")
 PREVIEW_PREFIX = "preview"
 # a body of the wrong shape; 400 stays the CSRF check's answer, so the two never mix
 UNPROCESSABLE = 422
-PAGES = ("modeler.edit", "modeler.discard")  # answer with pages; the rest answer the script
+# these answer with pages; the rest answer the page's script in JSON
+PAGES = ("modeler.edit", "modeler.discard", "modeler.import_file")
 
 
 blueprint.before_request(coordinator_only)
@@ -72,7 +73,11 @@ def edit(key: str) -> str:
         name: url_for(f".{name}", key=key)
         for name in ("source", "validate", "draft", "deploy", "form_preview")
     }
-    urls["versions"] = url_for("process_models.version", key=key, number=workspace.version)
+    urls["versions"] = (
+        url_for("process_models.version", key=key, number=workspace.version)
+        if workspace.version
+        else url_for("process_models.index")  # an imported process, not deployed yet
+    )
     title = next((m["name"] for m in list_models(services.database()) if m["key"] == key), key)
     return render_template("modeler.html", key=key, title=title, urls=urls, workspace=workspace)
 
@@ -126,6 +131,22 @@ def discard(key: str) -> ResponseReturnValue:
     return redirect(url_for("process_models.index"))
 
 
+@blueprint.post("/models/import")
+def import_file() -> ResponseReturnValue:
+    upload = request.files.get("diagram")
+    if upload is None or not upload.filename:
+        flash(_("Choose a BPMN file to import."), "error")
+        return redirect(url_for("process_models.index"))
+    try:
+        key = import_diagram(_editor(), upload.read())
+    except ModelInvalid as invalid:
+        reason = invalid.problems[0].message
+        flash(_("The file could not be imported: %(reason)s", reason=reason), "error")
+        return redirect(url_for("process_models.index"))
+    flash(_("Imported as a draft of %(key)s: check it with Validate, then deploy it.", key=key))
+    return redirect(url_for(".edit", key=key))
+
+
 @blueprint.post("/models/<key>/deploy")
 def deploy(key: str) -> ResponseReturnValue:
     workspace = open_workspace(services.database(), key)
@@ -136,8 +157,12 @@ def deploy(key: str) -> ResponseReturnValue:
         body["message"] = _("Nothing was deployed: the diagram has problems.")
         return jsonify(body), UNPROCESSABLE
     models = [{"key": d.key, "version": d.version, "created": d.created} for d in deployed]
-    own = next(d for d in deployed if d.key == key)
-    redirect_to = url_for("process_models.version", key=key, number=own.version)
+    own = next((d for d in deployed if d.key == key), None)  # None: the process was renamed
+    redirect_to = (
+        url_for("process_models.version", key=key, number=own.version)
+        if own
+        else url_for("process_models.index")
+    )
     if not any(d.created for d in deployed):
         message = _("Nothing changed: every process is already deployed as it is.")
         return jsonify({"message": message, "models": models, "redirect": redirect_to})

@@ -58,7 +58,9 @@ def index() -> str:
         {"key": key, "name": versions[-1]["name"], "versions": versions[::-1]}
         for key, versions in sorted(by_key.items())
     ]
-    return render_template("models.html", models=models, drafts=list_drafts(services.database()))
+    drafts = list_drafts(services.database())
+    new = sorted(key for key in drafts if key not in by_key)  # imported, not deployed yet
+    return render_template("models.html", models=models, drafts=drafts, new=new)
 
 
 @blueprint.get("/models/<key>/<int:number>")

@@ -16,7 +16,7 @@ from engine.bundle import unpack_files
 from engine.clock import FixedClock
 from engine.db import Database
 from engine.errors import ModelInvalid, ModelNotFound, NotAuthorized
-from engine.model_drafts import Editor, deploy_edit, discard_draft, save_draft
+from engine.model_drafts import Editor, deploy_edit, discard_draft, import_diagram, save_draft
 from engine.model_workspace import defining_file, list_drafts, open_workspace
 from engine.models import AuditEvent, ProcessModelVersion
 from engine.runtime import Runtime
@@ -184,3 +184,57 @@ def test_an_edit_cannot_reach_outside_the_bundle(
     with pytest.raises(ModelInvalid):
         save_draft(editor(runtime, COORDINATOR), open_workspace(runtime.db, KEY), changes)
     assert open_workspace(runtime.db, KEY).draft is None
+
+
+FOREIGN = NRM_BUNDLE.parents[1] / "tests" / "fixtures" / "foreign_bpmn"
+
+
+def test_a_file_of_a_new_process_is_imported_as_its_draft_and_deploys_as_version_1(
+    runtime: Runtime,
+) -> None:
+    # the risk assessment saved as a new process, as a coordinator's own tool would
+    original = (NRM_BUNDLE / "nrm_risk_assessment.bpmn").read_bytes()
+    content = original.replace(b"nrm_risk_assessment", b"nrm_safety_review")
+    key = import_diagram(editor(runtime, COORDINATOR), content)
+    assert key == "nrm_safety_review"
+    workspace = open_workspace(runtime.db, key)
+    assert (workspace.version, workspace.version_id, workspace.path) == (0, None, f"{key}.bpmn")
+    assert workspace.files[workspace.path] == content  # byte for byte, as the tool wrote it
+    assert "nrm_case.bpmn" in workspace.deployed  # so it may call any deployed process
+    before = _newest(runtime.db)
+    deployed = deploy_edit(editor(runtime, COORDINATOR), workspace, {workspace.path: content})
+    assert [(d.key, d.version) for d in deployed if d.created] == [(key, 1)]
+    assert _newest(runtime.db) == {**before, key: 1}
+    assert open_workspace(runtime.db, key).draft is None
+
+
+def test_a_file_of_a_deployed_process_becomes_that_processs_draft(runtime: Runtime) -> None:
+    key = import_diagram(editor(runtime, COORDINATOR), _edited()[PATH])
+    assert key == KEY
+    workspace = open_workspace(runtime.db, KEY)
+    assert workspace.version == 1
+    assert workspace.draft is not None and workspace.files[PATH] == _edited()[PATH]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"<x/>", "the file holds no BPMN process"),
+        (b"not xml at all", "not well-formed"),
+        (b'<!DOCTYPE x [<!ENTITY e "e">]><x/>', "DOCTYPE"),
+    ],
+)
+def test_a_file_that_is_no_process_is_refused_and_nothing_is_kept(
+    runtime: Runtime, content: bytes, reason: str
+) -> None:
+    with pytest.raises(ModelInvalid) as refused:
+        import_diagram(editor(runtime, COORDINATOR), content)
+    assert reason in refused.value.problems[0].message
+    assert list_drafts(runtime.db) == {}
+
+
+def test_a_process_not_deployed_and_not_drafted_has_no_workspace(runtime: Runtime) -> None:
+    key = import_diagram(editor(runtime, COORDINATOR), (FOREIGN / "bizagi.bpmn").read_bytes())
+    assert discard_draft(editor(runtime, COORDINATOR), key)
+    with pytest.raises(ModelNotFound):
+        open_workspace(runtime.db, key)

@@ -6,6 +6,7 @@ through the real modeler; these pin each answer and each refusal.
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -207,3 +208,39 @@ def test_saving_and_deploying_are_audited_with_the_coordinator(
             )
         ).all()
     assert sorted(a for a, _ in rows) == ["model_deployed"] * 3 + ["model_draft_saved"]
+
+
+FOREIGN = NRM_BUNDLE.parents[1] / "tests" / "fixtures" / "foreign_bpmn"
+
+
+def test_a_file_from_another_tool_opens_in_the_modeler_and_validate_names_what_cannot_run(
+    coordinator: FlaskClient,
+) -> None:
+    content = (FOREIGN / "unsupported_elements.bpmn").read_bytes()
+    answer = coordinator.post(
+        "/models/import", data={"diagram": (io.BytesIO(content), "parcels.bpmn")}
+    )
+    assert answer.status_code == 302
+    edit_url = answer.location
+    key = edit_url.split("/")[2]
+    assert coordinator.get(edit_url).status_code == 200
+    source = coordinator.get(f"/models/{key}/edit/source.json").get_json()
+    assert (source["origin"], source["version"]) == ("draft", 0)
+    assert source["xml"] == content.decode("utf-8")
+    report = coordinator.post(f"/models/{key}/validate", json={"xml": source["xml"]}).get_json()
+    assert report["valid"] is False
+    gateway = next(p for p in report["problems"] if "complexGateway" in p["message"])
+    assert gateway["element"] and gateway["line"]
+    listing = coordinator.get("/models").get_data(as_text=True)
+    assert f'href="/models/{key}/edit"' in listing  # under "Imported, not deployed yet"
+
+
+def test_importing_a_file_that_is_no_process_says_why(coordinator: FlaskClient) -> None:
+    answer = coordinator.post(
+        "/models/import", data={"diagram": (io.BytesIO(b"<x/>"), "x.bpmn")}, follow_redirects=True
+    )
+    assert "The file could not be imported: the file holds no BPMN process" in answer.get_data(
+        as_text=True
+    )
+    empty = coordinator.post("/models/import", data={}, follow_redirects=True)
+    assert "Choose a BPMN file to import." in empty.get_data(as_text=True)

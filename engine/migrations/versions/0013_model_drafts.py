@@ -24,7 +24,7 @@ def upgrade() -> None:
             "base_version_id",
             sa.Integer(),
             sa.ForeignKey("process_model_version.id"),
-            nullable=False,
+            nullable=True,
         ),
         sa.Column("saved_by", sa.String(200), nullable=False),
         sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
