@@ -63,6 +63,11 @@ def test_the_source_is_the_deployed_file_with_the_side_panels_choices(
     assert helpers["business_days_from_now"]["example"] == "business_days_from_now(5)"
 
 
+def test_the_page_says_which_callers_a_deploy_gives_new_versions(coordinator: FlaskClient) -> None:
+    page = coordinator.get(f"{URL}/edit").get_data(as_text=True)
+    assert "the processes that call this one: nrm_case, nrm_protection." in page
+
+
 def test_validate_names_each_problem_with_its_element_and_stores_nothing(
     coordinator: FlaskClient, web: Flask
 ) -> None:
@@ -83,6 +88,9 @@ def test_a_draft_is_what_the_modeler_opens_next(coordinator: FlaskClient, web: F
     assert (source["origin"], source["draft_saved_by"]) == ("draft", "demo.coordinator")
     assert source["xml"] == xml("P30D")
     assert newest(web) == 1
+    listing = coordinator.get("/models").get_data(as_text=True)
+    assert "A draft saved by demo.coordinator" in listing
+    assert f'action="{URL}/draft/discard"' in listing
     coordinator.post(f"{URL}/draft/discard")
     assert coordinator.get(f"{URL}/edit/source.json").get_json()["origin"] == "version"
 
