@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from engine import audit
@@ -33,9 +34,18 @@ class DeployedModel:
 
 
 def deploy_bundle(
-    db: Database, bundle: Bundle, actor: str, hooks: Hooks, clock: Clock
+    db: Database,
+    bundle: Bundle,
+    actor: str,
+    hooks: Hooks,
+    clock: Clock,
+    only: Collection[str] | None = None,
 ) -> list[DeployedModel]:
-    """Validate, then store changed keys in one transaction (all or nothing)."""
+    """Validate, then store changed keys in one transaction (all or nothing).
+
+    ``only`` limits which keys may get a version (the modeler's edit and its
+    callers); the whole bundle is validated all the same.
+    """
     validated = validate_bundle(bundle, hooks.script_helpers, hooks.role_for_lane)
     warnings = tuple(str(w) for w in validated.warnings)
     results = []
@@ -43,6 +53,8 @@ def deploy_bundle(
         now = clock.now()
         events = []
         for key in sorted(validated.specs):
+            if only is not None and key not in only:
+                continue
             files = _files_of(validated, key)
             spec_text = spec_json(*validated.specs[key])
             content_hash = _content_hash(spec_text, files)

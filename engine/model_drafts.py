@@ -7,7 +7,9 @@ it touched, never their content (the versions keep that).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -20,13 +22,14 @@ from engine.deploy import DeployedModel, deploy_bundle
 from engine.errors import ModelInvalid, ModelNotFound, NotAuthorized, Problem
 from engine.hooks import Hooks
 from engine.model_sources import BPMN_NS
-from engine.model_workspace import Workspace, free_path, open_workspace
+from engine.model_workspace import EditBase, Workspace, free_path, open_workspace
 from engine.models import ModelDraft
 from engine.safexml import UnsafeXml, parse_xml
 from engine.users import find_user
 
 IMPORT = "(import)"  # the file name problems with an imported file are reported under
 MAX_KEY_LENGTH = 200  # process_model_version.key
+PROCESS_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")  # an XML id that is also a URL segment
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,18 @@ class Editor:
     max_bytes: int  # a bundle's cap, for the edited bundle as for an upload
 
 
-def save_draft(editor: Editor, workspace: Workspace, changes: dict[str, bytes]) -> None:
-    """Keep ``changes`` as the key's draft, replacing any earlier one."""
+def save_draft(editor: Editor, key: str, changes: dict[str, bytes], base: EditBase) -> datetime:
+    """Keep ``changes`` as the key's draft, replacing any earlier one; when it was saved.
+
+    Refused when a version or draft newer than ``base`` (what the page
+    opened) exists: that is someone else's work, and it stays.
+    """
+    workspace = open_workspace(editor.db, key)
+    workspace.check_current(base)
+    return _store_draft(editor, workspace, changes)
+
+
+def _store_draft(editor: Editor, workspace: Workspace, changes: dict[str, bytes]) -> datetime:
     workspace.bundle(changes, editor.max_bytes)  # the same names and size limits as a deploy
     with editor.db.transaction() as session:
         _check_may_edit(session, editor)
@@ -63,6 +76,7 @@ def save_draft(editor: Editor, workspace: Workspace, changes: dict[str, bytes]) 
             payload=payload,
         )
         audit.append(session, [event], now)
+    return now
 
 
 def import_diagram(editor: Editor, content: bytes) -> str:
@@ -78,7 +92,7 @@ def import_diagram(editor: Editor, content: bytes) -> str:
         workspace = open_workspace(editor.db, key)
     except ModelNotFound:
         workspace = Workspace(key, free_path(editor.db, key), 0, None, {})
-    save_draft(editor, workspace, {workspace.path: content})
+    _store_draft(editor, workspace, {workspace.path: content})
     return key
 
 
@@ -92,6 +106,9 @@ def _imported_process(content: bytes) -> str:
     if not runnable:
         raise ModelInvalid([Problem(IMPORT, None, "", "the file holds no BPMN process")])
     key = str(runnable[0].get("id"))
+    if not PROCESS_ID.fullmatch(key):
+        message = "a process id must start with a letter or _ and hold only letters, digits, _ . -"
+        raise ModelInvalid([Problem(IMPORT, None, key[:40], message)])
     if len(key) > MAX_KEY_LENGTH:
         message = f"a process id has at most {MAX_KEY_LENGTH} characters"
         raise ModelInvalid([Problem(IMPORT, None, key[:40], message)])
@@ -110,19 +127,30 @@ def discard_draft(editor: Editor, key: str) -> bool:
 
 
 def deploy_edit(
-    editor: Editor, workspace: Workspace, changes: dict[str, bytes]
+    editor: Editor, key: str, changes: dict[str, bytes], base: EditBase
 ) -> list[DeployedModel]:
-    """Deploy the workspace with ``changes``; the draft goes once they are deployed.
+    """Deploy the workspace with ``changes``; the draft it opened goes once they are deployed.
 
     Deploy validates first and stores nothing when anything is wrong, so a
-    refused edit keeps its draft.
+    refused edit keeps its draft. Only the process and its callers get
+    versions; the rest of the bundle is there to be called.
     """
     with editor.db.reader() as session:
         _check_may_edit(session, editor)
+    workspace = open_workspace(editor.db, key)
+    workspace.check_current(base)
+    own = workspace.own_problems(changes)
+    if own:
+        raise ModelInvalid(own)
     bundle = workspace.bundle(changes, editor.max_bytes)
-    deployed = deploy_bundle(editor.db, bundle, editor.actor, editor.hooks, editor.clock)
-    with editor.db.transaction() as session:
-        session.execute(delete(ModelDraft).filter_by(key=workspace.key))
+    deployed = deploy_bundle(
+        editor.db, bundle, editor.actor, editor.hooks, editor.clock, only=workspace.keys
+    )
+    if workspace.draft is not None:  # that draft only: a newer one is someone else's work
+        with editor.db.transaction() as session:
+            session.execute(
+                delete(ModelDraft).filter_by(key=workspace.key, saved_at=workspace.draft.saved_at)
+            )
     return deployed
 
 

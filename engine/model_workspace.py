@@ -4,9 +4,10 @@ A called process is built into its callers' specs, so changing it must give
 the callers new versions too, or running and new cases would never see the
 change. The workspace of a process therefore holds the newest files of every
 key whose sources contain the file defining it (itself and its callers),
-the newest deployment winning where two hold the same path. Deploying the
-workspace gives a new version to each key whose content changed; deploy
-leaves the unchanged ones alone.
+the newest deployment winning where two hold the same path, except that a
+process's own file always comes from that process's newest version (an
+older caller's copy must never roll it back). Deploying the workspace
+versions only those keys (``Workspace.keys``), and only if they changed.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
 from engine.bundle import Bundle, bundle_from_uploads, unpack_files
+from engine.bundle_processes import defining_file, processes_in
 from engine.clock import as_utc
 from engine.db import Database
-from engine.errors import ModelNotFound
-from engine.model_sources import BPMN_NS
+from engine.errors import ModelNotFound, Problem, StaleRevision
 from engine.model_versions import newest_versions
 from engine.models import ModelDraft, ProcessModelVersion
-from engine.safexml import UnsafeXml, parse_xml
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,18 @@ class Draft:
     saved_by: str
     saved_at: datetime
     base_version: int
+
+
+@dataclass(frozen=True)
+class EditBase:
+    """What an editor's page opened: the newest version, and the draft's save time then.
+
+    A save or deploy from a page older than either is refused, so nobody's
+    newer draft or version is overwritten unseen.
+    """
+
+    version: int
+    draft_saved_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,43 @@ class Workspace:
         """
         return bundle_from_uploads({**self.files, **changes}.items(), max_bytes)
 
+    def check_current(self, base: EditBase) -> None:
+        """Refuse an edit made on a page older than the newest version or draft."""
+        advice = "Download your diagram to keep it, then reload the page."
+        if base.version != self.version:
+            raise StaleRevision(
+                f"version {self.version} of '{self.key}' was deployed after this page opened. "
+                + advice
+            )
+        saved = self.draft.saved_at if self.draft else None
+        if saved != base.draft_saved_at:
+            happened = (
+                f"{self.draft.saved_by} saved a draft of '{self.key}' at {saved:%Y-%m-%d %H:%M} UTC"
+                if self.draft and saved
+                else f"the draft of '{self.key}' this page opened was deployed or discarded"
+            )
+            raise StaleRevision(f"{happened} after this page opened. {advice}")
+
+    def own_problems(self, changes: dict[str, bytes]) -> list[Problem]:
+        """What deploy would miss: the edited file must still define the process, executable.
+
+        SpiffWorkflow skips a process marked ``isExecutable="false"`` (other
+        tools' default) without a word, and a renamed process would deploy
+        as another key, leaving this one behind.
+        """
+        edited = {self.path: changes.get(self.path, self.files[self.path])}
+        process = processes_in(edited).get(self.key)
+        if process is None:
+            message = f"the diagram must still define the process '{self.key}' (keep its id)"
+            return [Problem(self.path, None, self.key, message)]
+        if not process.executable:
+            message = (
+                f"the process '{self.key}' is marked not executable (isExecutable=\"false\"), "
+                "so the engine would not run it"
+            )
+            return [Problem(self.path, process.line, self.key, message)]
+        return []
+
 
 def open_workspace(db: Database, key: str) -> Workspace:
     with db.reader() as session:
@@ -79,6 +128,7 @@ def open_workspace(db: Database, key: str) -> Workspace:
             if files.get(path) is not None and defining_file({path: files[path]}, key):
                 deployed.update(files)
                 keys.append(version.key)
+        _take_own_files(deployed, newest)
         return Workspace(key, path, target.version, target.id, deployed, draft, tuple(keys))
 
 
@@ -102,7 +152,20 @@ def _new_process(key: str, newest: list[ProcessModelVersion], draft: Draft | Non
     path = defining_file(draft.files, key) if draft else None
     if draft is None or path is None:
         raise ModelNotFound(f"no process '{key}' is deployed")
-    return Workspace(key, path, 0, None, _all_newest_files(newest), draft, (key,))
+    files = _all_newest_files(newest)
+    _take_own_files(files, newest)
+    return Workspace(key, path, 0, None, files, draft, (key,))
+
+
+def _take_own_files(files: dict[str, bytes], newest: list[ProcessModelVersion]) -> None:
+    """Each process's file as its own newest version has it, where that version holds it."""
+    defined = processes_in(files)
+    for version in newest:
+        process = defined.get(version.key)
+        if process is not None:
+            own = unpack_files(version.source_files).get(process.path)
+            if own is not None:
+                files[process.path] = own
 
 
 def _all_newest_files(newest: list[ProcessModelVersion]) -> dict[str, bytes]:
@@ -110,20 +173,6 @@ def _all_newest_files(newest: list[ProcessModelVersion]) -> dict[str, bytes]:
     for version in newest:  # oldest deployment first: the newest wins each path
         files.update(unpack_files(version.source_files))
     return files
-
-
-def defining_file(files: dict[str, bytes], process_id: str) -> str | None:
-    """The path of the BPMN file among ``files`` that defines process ``process_id``."""
-    for path, content in sorted(files.items()):
-        if not path.endswith(".bpmn"):
-            continue
-        try:
-            root = parse_xml(content).getroot()
-        except UnsafeXml:
-            continue
-        if any(p.get("id") == process_id for p in root.iter(f"{{{BPMN_NS}}}process")):
-            return path
-    return None
 
 
 def read_draft(session: Session, key: str) -> Draft | None:

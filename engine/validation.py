@@ -170,6 +170,18 @@ def form_schema_problem(schema: Any) -> str | None:
         return f"not a valid JSON Schema at {where}: {error.message}"
     except RecursionError:
         return "the schema is nested too deeply"
+    return _undrawable_property(schema, "")
+
+
+def _undrawable_property(schema: dict[str, Any], where: str) -> str | None:
+    """A field the task page could not draw: ``true``/``false`` is a valid schema, but no field."""
+    for name, prop in (schema.get("properties") or {}).items():
+        path = f"{where}/{name}"
+        if not isinstance(prop, dict):
+            return f"the field {path.lstrip('/')} must be a schema object, not {json.dumps(prop)}"
+        found = _undrawable_property(prop, path)
+        if found:
+            return found
     return None
 
 

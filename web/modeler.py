@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -21,12 +22,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from engine.bundle_processes import decisions_in, processes_in
 from engine.clock import as_utc
 from engine.errors import EngineError, ModelInvalid, Problem
 from engine.model_drafts import Editor, deploy_edit, discard_draft, import_diagram, save_draft
-from engine.model_versions import list_models
-from engine.model_workspace import Workspace, open_workspace
-from engine.safexml import UnsafeXml, parse_xml
+from engine.model_workspace import EditBase, Workspace, open_workspace
 from engine.validation import form_schema_problem, validate_bundle
 from web import services
 from web.errors import STATUS_OF, error_page
@@ -78,7 +78,8 @@ def edit(key: str) -> str:
         if workspace.version
         else url_for("process_models.index")  # an imported process, not deployed yet
     )
-    title = next((m["name"] for m in list_models(services.database()) if m["key"] == key), key)
+    defined = processes_in({workspace.path: workspace.files[workspace.path]}).get(key)
+    title = defined.name if defined else key
     return render_template("modeler.html", key=key, title=title, urls=urls, workspace=workspace)
 
 
@@ -106,20 +107,21 @@ def validate(key: str) -> ResponseReturnValue:
     workspace = open_workspace(services.database(), key)
     changes = _changes(workspace)
     hooks = services.runtime().hooks
+    own = workspace.own_problems(changes)
     try:
         bundle = workspace.bundle(changes, services.settings().max_bundle_bytes)
         validated = validate_bundle(bundle, hooks.script_helpers, hooks.role_for_lane)
     except ModelInvalid as invalid:
-        return jsonify(_report(invalid.problems, []))
-    return jsonify(_report([], validated.warnings))
+        return jsonify(_report(own + invalid.problems, []))
+    return jsonify(_report(own, validated.warnings))
 
 
 @blueprint.post("/models/<key>/draft")
 def draft(key: str) -> ResponseReturnValue:
     workspace = open_workspace(services.database(), key)
-    save_draft(_editor(), workspace, _changes(workspace))
-    saved_at = services.runtime().clock.now().isoformat()
-    return jsonify({"message": _("Draft saved."), "saved_at": saved_at})
+    saved_at = save_draft(_editor(), key, _changes(workspace), _base()).isoformat()
+    base = {"version": workspace.version, "draft_saved_at": saved_at}
+    return jsonify({"message": _("Draft saved."), "saved_at": saved_at, "base": base})
 
 
 @blueprint.post("/models/<key>/draft/discard")
@@ -151,7 +153,7 @@ def import_file() -> ResponseReturnValue:
 def deploy(key: str) -> ResponseReturnValue:
     workspace = open_workspace(services.database(), key)
     try:
-        deployed = deploy_edit(_editor(), workspace, _changes(workspace))
+        deployed = deploy_edit(_editor(), key, _changes(workspace), _base())
     except ModelInvalid as invalid:
         body = _report(invalid.problems, [])
         body["message"] = _("Nothing was deployed: the diagram has problems.")
@@ -184,13 +186,33 @@ def form_preview(key: str) -> ResponseReturnValue:
     problem = form_schema_problem(schema)
     if problem:
         return jsonify({"html": "", "problems": [problem]})
-    return jsonify({"html": str(render_fields(schema, {}, {}, PREVIEW_PREFIX)), "problems": []})
+    try:
+        fields = render_fields(schema, {}, {}, PREVIEW_PREFIX)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:  # a shape not foreseen
+        return jsonify(
+            {"html": "", "problems": [_("The form cannot be drawn: %(error)s", error=error)]}
+        )
+    return jsonify({"html": str(fields), "problems": []})
 
 
 def _editor() -> Editor:
     runtime = services.runtime()
     limit = services.settings().max_bundle_bytes
     return Editor(runtime.db, current_user.username, runtime.hooks, runtime.clock, limit)
+
+
+def _base() -> EditBase:
+    """The version and draft the page opened, which a save or deploy must still find."""
+    body = request.get_json(silent=True)
+    base = body.get("base") if isinstance(body, dict) else None
+    version = base.get("version") if isinstance(base, dict) else None
+    saved = base.get("draft_saved_at") if isinstance(base, dict) else None
+    try:
+        if isinstance(version, int) and (saved is None or isinstance(saved, str)):
+            return EditBase(version, as_utc(datetime.fromisoformat(saved)) if saved else None)
+    except ValueError:
+        pass
+    abort(UNPROCESSABLE, _("Send the version and draft this page opened; reload the page."))
 
 
 def _changes(workspace: Workspace) -> dict[str, bytes]:
@@ -228,28 +250,18 @@ def _report(problems: list[Problem], warnings: list[Problem]) -> dict[str, Any]:
 
 
 def _choices(workspace: Workspace) -> dict[str, Any]:
-    """What the side panel offers: lanes of the roles, processes to call, decisions, helpers."""
-    newest: dict[str, str] = {m["key"]: m["name"] for m in list_models(services.database())}
+    """What the side panel offers: lanes of the roles, and what the bundle can call and decide."""
+    callable_processes = [
+        {"id": p.id, "name": p.name}
+        for p in sorted(processes_in(workspace.files).values(), key=lambda p: p.id)
+        if p.executable and p.id != workspace.key
+    ]
     return {
         "roles": [lane for role in ROLES for lane in role.lanes],
-        "processes": [{"id": k, "name": n} for k, n in sorted(newest.items())],
-        "decisions": _decisions(workspace.files),
+        "processes": callable_processes,
+        "decisions": [{"id": i, "name": n} for i, n in decisions_in(workspace.files)],
         "timer_helpers": _helpers(services.runtime().hooks.script_helpers),
     }
-
-
-def _decisions(files: dict[str, bytes]) -> list[dict[str, str]]:
-    found = []
-    for path, content in sorted(files.items()):
-        if not path.endswith(".dmn"):
-            continue
-        try:
-            root = parse_xml(content).getroot()
-        except UnsafeXml:
-            continue
-        for element in root.iter("{*}decision"):
-            found.append({"id": element.get("id") or "", "name": element.get("name") or ""})
-    return found
 
 
 def _helpers(helpers: dict[str, Any]) -> list[dict[str, str]]:

@@ -133,7 +133,9 @@ def migration_preview(key: str, number: int) -> str:
 @blueprint.post("/models/<key>/<int:number>/migrate")
 def migrate_cases(key: str, number: int) -> ResponseReturnValue:
     target = version_files(services.database(), key, number)
-    chosen = sorted({int(v) for v in request.form.getlist("case") if v.isdigit()})
+    # only cases behind this version: a forged id cannot move a case backwards
+    behind = set(cases_behind(services.database(), key, number))
+    chosen = sorted(set(request.form.getlist("case", type=int)) & behind)
     if not chosen:
         flash(_("Choose at least one case to move."), "error")
         return redirect(url_for(".migration_preview", key=key, number=number))

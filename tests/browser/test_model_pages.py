@@ -11,7 +11,7 @@ from __future__ import annotations
 from playwright.sync_api import Locator, Page, expect
 
 from engine.model_drafts import Editor, deploy_edit
-from engine.model_workspace import open_workspace
+from engine.model_workspace import EditBase, open_workspace
 from tests.browser.conftest import StaffTab
 from tests.browser.live_server import MAX_BUNDLE_BYTES, LiveServer
 from tests.browser.test_csp import violations, watch
@@ -34,7 +34,7 @@ def test_the_coordinator_sees_a_version_and_what_the_next_one_changed(
     editor = Editor(
         nrm_server.db, "demo.coordinator", runtime.hooks, runtime.clock, MAX_BUNDLE_BYTES
     )
-    deploy_edit(editor, workspace, changes)
+    deploy_edit(editor, KEY, changes, EditBase(workspace.version, None))
     page = staff_tab.page
     problems = watch(page)
     staff_tab.sign_in("demo.coordinator")

@@ -41,8 +41,12 @@ def newest(web: Flask, key: str = KEY) -> int:
         return int(session.scalar(query) or 0)
 
 
-def post(client: FlaskClient, what: str, body: dict[str, Any]) -> Any:
-    return client.post(f"{URL}/{what}", json=body, headers={"Accept": "application/json"})
+def post(client: FlaskClient, what: str, body: dict[str, Any], key: str = KEY) -> Any:
+    """POST as the page does: with the version and draft it opened, unless the test sets one."""
+    if what in ("draft", "deploy") and "base" not in body:
+        source = client.get(f"/models/{key}/edit/source.json").get_json()
+        body = {**body, "base": {k: source[k] for k in ("version", "draft_saved_at")}}
+    return client.post(f"/models/{key}/{what}", json=body, headers={"Accept": "application/json"})
 
 
 def test_the_source_is_the_deployed_file_with_the_side_panels_choices(
@@ -184,7 +188,8 @@ def test_nobody_but_the_coordinator_reaches_the_modeler(web: Flask, sign_in: Sig
     responder = sign_in(web.test_client(), "demo.outreach")
     assert responder.get(f"{URL}/edit").status_code == 403
     assert responder.get(f"{URL}/edit/source.json").status_code == 403
-    assert post(responder, "deploy", {"xml": xml()}).status_code == 403
+    opened = {"version": 1, "draft_saved_at": None}
+    assert post(responder, "deploy", {"xml": xml(), "base": opened}).status_code == 403
     assert responder.get("/models").status_code == 403
     anonymous = web.test_client().get(f"{URL}/edit/source.json")
     assert anonymous.status_code == 302 and "/sign-in" in anonymous.location
@@ -252,3 +257,78 @@ def test_importing_a_file_that_is_no_process_says_why(coordinator: FlaskClient) 
     )
     empty = coordinator.post("/models/import", data={}, follow_redirects=True)
     assert "Choose a BPMN file to import." in empty.get_data(as_text=True)
+
+
+def test_a_page_older_than_the_newest_version_or_draft_gets_409_and_nothing_changes(
+    coordinator: FlaskClient, web: Flask
+) -> None:
+    source = coordinator.get(f"{URL}/edit/source.json").get_json()
+    opened = {"version": source["version"], "draft_saved_at": source["draft_saved_at"]}
+    assert post(coordinator, "deploy", {"xml": xml(), "base": opened}).status_code == 201
+    stale = post(coordinator, "deploy", {"xml": xml('"P3D"'), "base": opened})
+    assert stale.status_code == 409
+    assert "was deployed after this page opened" in stale.get_json()["message"]
+    assert post(coordinator, "draft", {"xml": xml('"P3D"'), "base": opened}).status_code == 409
+    assert newest(web) == 2
+    assert post(coordinator, "deploy", {"xml": xml()}).status_code == 200  # a fresh page may
+
+
+def test_saving_twice_in_one_sitting_uses_the_base_the_first_save_returned(
+    coordinator: FlaskClient,
+) -> None:
+    first = post(coordinator, "draft", {"xml": xml()})
+    base = first.get_json()["base"]
+    assert base == {"version": 1, "draft_saved_at": first.get_json()["saved_at"]}
+    second = post(coordinator, "draft", {"xml": xml('"P3D"'), "base": base})
+    assert second.status_code == 200
+    old_page = {"version": 1, "draft_saved_at": None}
+    assert post(coordinator, "draft", {"xml": xml(), "base": old_page}).status_code == 409
+
+
+def test_a_save_without_the_opened_base_is_refused(coordinator: FlaskClient) -> None:
+    for base in (None, {"version": "1"}, {"version": 1, "draft_saved_at": "yesterday"}):
+        answer = post(coordinator, "draft", {"xml": xml(), "base": base})
+        assert answer.status_code == 422, base
+        assert answer.get_json()["message"].startswith("Send the version and draft")
+
+
+def test_a_process_marked_not_executable_is_reported_and_its_draft_kept(
+    coordinator: FlaskClient,
+) -> None:
+    """Signavio's default: SpiffWorkflow would skip it without a word."""
+    content = (
+        (FOREIGN / "signavio.bpmn")
+        .read_bytes()
+        .replace(b'isExecutable="true"', b'isExecutable="false"')
+    )
+    answer = coordinator.post(
+        "/models/import", data={"diagram": (io.BytesIO(content), "hall.bpmn")}
+    )
+    key = answer.location.split("/")[2]
+    body = {"xml": content.decode("utf-8")}
+    report = post(coordinator, "validate", body, key=key).get_json()
+    assert report["valid"] is False
+    assert "marked not executable" in report["problems"][0]["message"]
+    assert post(coordinator, "deploy", body, key=key).status_code == 422
+    assert coordinator.get(f"/models/{key}/edit/source.json").get_json()["origin"] == "draft"
+
+
+def test_the_called_process_choices_are_what_the_bundle_can_call(
+    coordinator: FlaskClient,
+) -> None:
+    choices = coordinator.get(f"{URL}/edit/source.json").get_json()["choices"]
+    offered = {p["id"] for p in choices["processes"]}
+    assert KEY not in offered  # not itself
+    assert {"nrm_case", "nrm_risk_assessment"} <= offered
+
+
+def test_a_true_or_false_field_schema_is_a_problem_in_the_preview_and_at_deploy(
+    coordinator: FlaskClient, web: Flask
+) -> None:
+    schema = {"type": "object", "properties": {"note": True}}
+    preview = post(coordinator, "form-preview", {"schema": json.dumps(schema)})
+    assert preview.status_code == 200
+    assert preview.get_json()["problems"] == ["the field note must be a schema object, not true"]
+    body = {"xml": xml(), "forms": {"forms/decide_reasonable_grounds.json": json.dumps(schema)}}
+    assert post(coordinator, "deploy", body).status_code == 422
+    assert newest(web) == 1

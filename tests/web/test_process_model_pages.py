@@ -39,7 +39,8 @@ def cases(runtime: Runtime, clock: FixedClock) -> tuple[NrmCase, NrmCase]:
 
 
 def deploy(client: FlaskClient, text: str) -> dict[str, object]:
-    answer = client.post(f"/models/{KEY}/deploy", json={"xml": text})
+    base = {"version": client.get(f"/models/{KEY}/edit/source.json").get_json()["version"]}
+    answer = client.post(f"/models/{KEY}/deploy", json={"xml": text, "base": base})
     assert answer.status_code == 201, answer.get_json()
     return answer.get_json()  # type: ignore[no-any-return]
 
@@ -160,3 +161,17 @@ def test_moving_nothing_says_so(coordinator: FlaskClient) -> None:
         "Choose at least one case to move."
         in page(coordinator, "/models/nrm_case/2/migrate").text_content()
     )
+
+
+def test_forged_case_ids_move_nothing_and_never_move_a_case_back(
+    coordinator: FlaskClient, runtime: Runtime, clock: FixedClock
+) -> None:
+    at_decision, _screening = cases(runtime, clock)
+    deploy(coordinator, edited())
+    moved_on = str(at_decision.view.id)
+    coordinator.post("/models/nrm_case/2/migrate", data={"case": [moved_on]})
+    assert runtime.case(at_decision.view.id).model_version == 2
+    for forged in (["²", "x", "-1"], [moved_on]):  # junk, and a case already on version 2
+        answer = coordinator.post("/models/nrm_case/1/migrate", data={"case": forged})
+        assert answer.status_code == 302, forged
+    assert runtime.case(at_decision.view.id).model_version == 2
