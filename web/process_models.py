@@ -30,7 +30,8 @@ from flask_login import current_user, login_required
 from engine.case_migration import cases_behind, migrate, preview
 from engine.model_diff import diff_process
 from engine.model_versions import VersionFiles, list_models, version_files
-from engine.model_workspace import defining_file, list_drafts
+from engine.bundle_processes import defining_file
+from engine.model_workspace import list_drafts
 from web import services
 
 blueprint = Blueprint("process_models", __name__)
