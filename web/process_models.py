@@ -27,10 +27,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
+from engine.bundle_processes import defining_file
 from engine.case_migration import cases_behind, migrate, preview
 from engine.model_diff import diff_process
 from engine.model_versions import VersionFiles, list_models, version_files
-from engine.bundle_processes import defining_file
 from engine.model_workspace import list_drafts
 from web import services
 
