@@ -7,7 +7,8 @@ byte for byte the XML the modeler wrote (read in the page with ``saveXML``,
 and the very text the Deploy request carried), and a case started afterwards
 must run on it. A broken diagram (an unquoted timer duration, which only
 fails when the timer starts) is refused: its problem leads to the element,
-and no version is stored.
+and no version is stored. A page older than the newest version is refused
+too, and keeps the coordinator's work to download.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from sqlalchemy import select
 
 from engine.bundle import unpack_files
 from engine.calendar import BusinessCalendar
+from engine.model_drafts import Editor, deploy_edit
+from engine.model_workspace import EditBase, open_workspace
 from engine.models import ProcessModelVersion
 from tests.browser.conftest import StaffTab
 from tests.browser.live_server import LiveServer
@@ -33,6 +36,8 @@ DIAGRAM_FILE = "nrm_referral_decision.bpmn"
 FOREIGN = Path(__file__).resolve().parents[1] / "fixtures" / "foreign_bpmn"
 RENAMED = "Decide on reasonable grounds, with reasons"
 BUSINESS_DAYS = 10
+RG_TIMER = 'business_days_from_now(time_limit("rg_target_working_days"))'
+BUNDLE_LIMIT = 5_000_000
 
 # Runs in the page: the XML the modeler holds, written as the page writes it for the server.
 MODELER_XML = """
@@ -51,6 +56,13 @@ def open_modeler(tab: StaffTab) -> Page:
 def select_on_canvas(page: Page, element_id: str) -> None:
     page.locator(f'#modeler-canvas .djs-shape[data-element-id="{element_id}"]').click()
     expect(page.locator("#panel-id")).to_have_text(element_id)
+
+
+def rename(page: Page, element_id: str, name: str) -> None:
+    """Through the side panel's Name field, committed with Enter."""
+    select_on_canvas(page, element_id)
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Name", exact=True).press("Enter")
 
 
 def business_days_timer(page: Page, days: int) -> None:
@@ -81,6 +93,19 @@ def version_page(server: LiveServer, version: int) -> str:
         return url_for("process_models.version", key=KEY, number=version)
 
 
+def deploy_behind_the_page(server: LiveServer) -> None:
+    """Another coordinator's change, deployed after the page opened: a 7-day target."""
+    workspace = open_workspace(server.db, KEY)
+    library = workspace.files[workspace.path].decode("utf-8")
+    changed = library.replace(RG_TIMER, "business_days_from_now(7)")
+    assert changed != library
+    runtime = server.runtime
+    editor = Editor(server.db, "demo.coordinator", runtime.hooks, runtime.clock, BUNDLE_LIMIT)
+    saved_at = workspace.draft.saved_at if workspace.draft else None
+    base = EditBase(workspace.version, saved_at)
+    deploy_edit(editor, KEY, {workspace.path: changed.encode("utf-8")}, base)
+
+
 def has_class(name: str) -> re.Pattern[str]:
     return re.compile(rf"(^|\s){re.escape(name)}(\s|$)")
 
@@ -93,9 +118,7 @@ def test_the_coordinator_edits_validates_and_deploys_a_new_version(
     problems = watch(page)
     page = open_modeler(staff_tab)
 
-    select_on_canvas(page, "decide_reasonable_grounds")
-    page.get_by_label("Name", exact=True).fill(RENAMED)
-    page.get_by_label("Name", exact=True).press("Enter")
+    rename(page, "decide_reasonable_grounds", RENAMED)
     select_on_canvas(page, "rg_target_missed")
     business_days_timer(page, BUSINESS_DAYS)
 
@@ -181,3 +204,61 @@ def test_a_diagram_from_another_tool_opens_and_validate_leads_to_what_cannot_run
     assert versions(nrm_server, "Process_ParcelDispatch") == []
     assert violations(page) == [], violations(page)
     assert problems == [], problems
+
+
+def test_a_page_older_than_the_newest_version_is_refused_and_keeps_its_diagram(
+    nrm_server: LiveServer, staff_tab: StaffTab
+) -> None:
+    page = staff_tab.page
+    problems = watch(page)
+    page = open_modeler(staff_tab)
+    rename(page, "decide_reasonable_grounds", RENAMED)
+    deploy_behind_the_page(nrm_server)
+    before = versions(nrm_server, KEY)
+    produced = page.evaluate(MODELER_XML)
+
+    with page.expect_response(lambda response: response.url.endswith("/deploy")) as deploying:
+        page.get_by_role("button", name="Deploy").click()
+    answer = deploying.value
+    assert answer.status == 409, answer.text()
+    expect(page.get_by_role("status")).to_have_text(answer.json()["message"])
+    assert page.evaluate(MODELER_XML) == produced  # the canvas holds the rename still
+    assert f'name="{RENAMED}"' in produced
+    assert page.url.endswith(f"/models/{KEY}/edit")
+    assert versions(nrm_server, KEY) == before
+
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Download the diagram").click()
+    download = downloading.value
+    assert download.suggested_filename == f"{KEY}.bpmn"
+    assert Path(download.path()).read_text("utf-8") == produced
+    staff_tab.record()
+    assert violations(page) == [], violations(page)
+    refused = [p for p in problems if "status of 409" in p]  # Chromium's word on the answer
+    assert problems == refused and len(refused) == 1, problems
+
+
+def test_a_draft_saved_twice_in_one_sitting_saves_both_times(
+    nrm_server: LiveServer, staff_tab: StaffTab
+) -> None:
+    """Each save answers the draft's time, which the next save says it started from."""
+    page = open_modeler(staff_tab)
+    renames = {"decide_reasonable_grounds": RENAMED, "decide_conclusive_grounds": "Decide, at last"}
+    sent, answered = [], []
+    for element_id, name in renames.items():
+        rename(page, element_id, name)
+        with page.expect_response(lambda response: response.url.endswith("/draft")) as saving:
+            page.get_by_role("button", name="Save draft").click()
+        answer = saving.value
+        assert answer.status == 200, answer.text()
+        expect(page.get_by_role("status")).to_have_text("Draft saved.")
+        sent.append(answer.request.post_data_json["base"])
+        answered.append(answer.json()["base"])
+
+    assert sent[0] == {"version": versions(nrm_server, KEY)[-1], "draft_saved_at": None}
+    assert answered[0]["draft_saved_at"] is not None
+    assert sent[1] == answered[0]
+    workspace = open_workspace(nrm_server.db, KEY)
+    assert workspace.draft is not None
+    drafted = workspace.draft.files[workspace.path].decode("utf-8")
+    assert all(f'name="{name}"' in drafted for name in renames.values()), drafted

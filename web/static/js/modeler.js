@@ -9,6 +9,11 @@
  * `nrm.multi-command` bundling several), so Ctrl+Z and the Undo button undo
  * a panel edit exactly like a move on the canvas. The words shown come from
  * the page's data-text-* attributes; the script holds none of its own.
+ *
+ * Each save and deploy names the version and draft the page started from
+ * (its base), so the server refuses (409) to overwrite what someone else
+ * saved or deployed meanwhile; the diagram then stays as it is, for the
+ * coordinator to download.
  */
 (function () {
   'use strict';
@@ -19,6 +24,7 @@
   }
 
   var PREVIEW_DELAY_MS = 400;
+  var DOWNLOAD_URL_LIFETIME_MS = 40000; // as FileSaver.js: a slow disk may still read it
 
   var modeler = new window.BpmnJS({
     container: '#modeler-canvas',
@@ -33,6 +39,8 @@
     choices: { roles: [], decisions: [], processes: [], timer_helpers: [] },
     forms: {}, // every form: "forms/x.json" -> its JSON text
     changedForms: {}, // only those added or edited here: what the server is sent
+    // what this page started from: a draft or deploy answers 409 if another one came since
+    base: { version: null, draft_saved_at: null },
     dirty: false,
     busy: false,
     shown: null // the element the panel edits
@@ -126,6 +134,7 @@
   function open(source) {
     state.choices = source.choices || state.choices;
     state.forms = source.forms || {};
+    state.base = { version: source.version, draft_saved_at: source.draft_saved_at };
     return modeler.importXML(source.xml).then(function (result) {
       canvas.zoom('fit-viewport');
       $('modeler-origin').textContent = originText(source);
@@ -157,7 +166,7 @@
   function exported() {
     return modeler.saveXML({ format: true }).then(
       function (result) {
-        return { xml: result.xml, forms: state.changedForms };
+        return { xml: result.xml, forms: state.changedForms, base: state.base };
       },
       function (error) {
         say(words('textExportFailed', { reason: error.message || String(error) }));
@@ -222,6 +231,7 @@
       return request(page.dataset.urlDraft, body).then(function (answer) {
         if (answer.status === 200 && answer.data) {
           state.dirty = false; // the edited forms are still sent: the deployment needs them
+          state.base = answer.data.base || state.base; // this draft is the next save's base
         }
         say(failureText(answer));
       });
@@ -242,6 +252,25 @@
           say(failureText(answer));
         }
       });
+    });
+  }
+
+
+  /* The diagram as a file, kept after a refusal; a blob: link, which the CSP lets download. */
+  function download() {
+    exported().then(function (body) {
+      if (!body) {
+        return;
+      }
+      var link = document.createElement('a');
+      link.href = URL.createObjectURL(new Blob([body.xml], { type: 'application/xml' }));
+      link.download = page.dataset.fileName;
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(function () {
+        URL.revokeObjectURL(link.href); // long after the browser has read it
+      }, DOWNLOAD_URL_LIFETIME_MS);
     });
   }
 
@@ -347,6 +376,7 @@
   $('modeler-validate').addEventListener('click', validate);
   $('modeler-save').addEventListener('click', saveDraft);
   $('modeler-deploy').addEventListener('click', deploy);
+  $('modeler-download').addEventListener('click', download);
   $('modeler-undo').addEventListener('click', function () {
     commandStack.undo();
   });
