@@ -174,6 +174,13 @@ def test_a_broken_diagram_is_refused_and_its_problem_leads_to_the_element(
     marked = page.locator('#modeler-canvas .djs-shape[data-element-id="rg_target_missed"]')
     for marker in ("nrm-problem", "nrm-problem-shown", "selected"):
         expect(marked).to_have_class(has_class(marker))
+    # beside the element on the canvas: a badge with the count, its words on hover
+    badge = page.locator('.djs-overlays[data-container-id="rg_target_missed"] .nrm-problem-badge')
+    expect(badge).to_have_text(str(problem.count()))
+    expect(badge).to_have_attribute("title", re.compile("Target missed"))
+    select_on_canvas(page, "decided")
+    badge.click()
+    expect(page.locator("#panel-id")).to_have_text("rg_target_missed")
     assert versions(nrm_server, KEY) == before
 
 

@@ -1,6 +1,7 @@
 /*
  * The modeler's list of what validation (or importing) found: each problem
- * and warning in words, its drawn element marked on the canvas, and a button
+ * and warning in words, its drawn element marked on the canvas with a badge
+ * beside it that says how many and what (hover or click it), and a button
  * that scrolls to and selects that element.
  *
  * `window.NrmflowModelerProblems(modeler, helpers)` takes the bpmn-js
@@ -12,6 +13,7 @@
   'use strict';
 
   var MARKERS = { problem: 'nrm-problem', warning: 'nrm-warning', shown: 'nrm-problem-shown' };
+  var BADGES = 'nrm-problem-badge'; // the overlay type: removed all together on the next call
 
   window.NrmflowModelerProblems = function (modeler, helpers) {
     var $ = helpers.$;
@@ -19,6 +21,7 @@
     var canvas = modeler.get('canvas');
     var registry = modeler.get('elementRegistry');
     var selection = modeler.get('selection');
+    var overlays = modeler.get('overlays');
     var marked = []; // [element id, marker] pairs of the last validation
 
     /*
@@ -101,6 +104,7 @@
         }
       });
       marked = [];
+      overlays.remove({ type: BADGES });
       fillProblemList($('modeler-problem-list'), problems, MARKERS.problem);
       fillProblemList($('modeler-warning-list'), warnings, MARKERS.warning);
       $('modeler-warnings-title').hidden = !warnings.length;
@@ -108,6 +112,7 @@
     }
 
     function fillProblemList(list, problems, marker) {
+      var texts = {}; // element id → what was found there, for its badge
       list.textContent = '';
       problems.forEach(function (problem) {
         var element = elementFor(problem.element);
@@ -115,6 +120,7 @@
         if (element) {
           canvas.addMarker(element.id, marker);
           marked.push([element.id, marker]);
+          (texts[element.id] = texts[element.id] || []).push(problemText(problem, element));
           var button = document.createElement('button');
           button.type = 'button';
           button.className = 'link-button';
@@ -129,6 +135,28 @@
         }
         list.appendChild(item);
       });
+      Object.keys(texts).forEach(function (id) {
+        addBadge(registry.get(id), texts[id], marker);
+      });
+    }
+
+    /*
+     * Beside the element: how many problems it has, and their words on hover.
+     * The list above the canvas says the same to a screen reader, so the badge
+     * is hidden from one; clicking it shows the element as the list does.
+     */
+    function addBadge(element, texts, marker) {
+      var badge = document.createElement('button');
+      badge.type = 'button';
+      badge.className = BADGES + ' ' + marker;
+      badge.textContent = String(texts.length);
+      badge.title = texts.join('\n');
+      badge.setAttribute('aria-hidden', 'true');
+      badge.tabIndex = -1;
+      badge.addEventListener('click', function () {
+        showElement(element);
+      });
+      overlays.add(element, BADGES, { position: { top: -10, right: 10 }, html: badge });
     }
 
     function showElement(element) {
