@@ -127,6 +127,21 @@ class Deployment:
             os.killpg(self.server.pid, signal.SIGKILL)
         self.server.wait(timeout=10)
         self.server = None
+        self._wait_until_refusing()
+
+    def _wait_until_refusing(self) -> None:
+        """Until the port refuses: the master is reaped before its killed workers let go of
+        the listening socket, and a connection in that moment is accepted, then dropped."""
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            except ConnectionRefusedError:
+                return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"{self.name} still accepts connections after being killed")
 
     def _wait_until_answering(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
