@@ -12,8 +12,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
+from engine import accounts
 from engine.clock import FixedClock
 from engine.db import Database
 
@@ -56,3 +58,25 @@ def db(database_url: str) -> Iterator[Database]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+# argon2id as cheap as it goes: the same algorithm and checks, without production's cost
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """At production cost (64 MiB, 3 passes) one hash takes 0.12 s, and seeding the demo
+    users hashes once per test: minutes of the suite. The cost itself is tested with
+    ``production_password_hashing``."""
+    production = accounts._hasher
+    accounts._hasher = TEST_HASHER
+    yield
+    accounts._hasher = production
+
+
+@pytest.fixture
+def production_password_hashing() -> Iterator[None]:
+    accounts._hasher = PasswordHasher()
+    yield
+    accounts._hasher = TEST_HASHER

@@ -142,6 +142,7 @@ def test_a_new_password_replaces_the_old_and_lifts_a_lock(
     assert sign_in(db, clock, fran, "a brand new passphrase").username == fran
 
 
+@pytest.mark.usefixtures("production_password_hashing")
 def test_an_outdated_hash_is_upgraded_at_sign_in(
     db: Database, clock: FixedClock, fran: str
 ) -> None:
