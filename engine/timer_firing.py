@@ -21,7 +21,7 @@ from engine import audit, case_suspension, clock, incidents
 from engine.clock import Clock, FixedClock, as_utc
 from engine.db import Database
 from engine.derived import pending_timers
-from engine.errors import StaleRevision, WorkflowFailed
+from engine.errors import CaseNotFound, StaleRevision, WorkflowFailed
 from engine.models import ProcessInstance, TimerJob
 from engine.retries import RetryPolicy, timer_firing_due
 from engine.step import Step
@@ -69,6 +69,15 @@ class TimerFiring:
         the incident), so the two are committed together or not at all.
         """
         with self.db.transaction() as session, clock.using(FixedClock(now)):
+            # The case first, then its jobs: the order every step locks them in. Jobs first
+            # deadlocked on PostgreSQL against a completion holding the case and
+            # rewriting the jobs.
+            try:
+                instance = case_suspension.running_case_for_timers(session, instance_id, self.db)
+            except CaseNotFound:
+                return 0  # erased since its due timers were read
+            if instance is None:
+                return 0  # suspended since its due timers were read: they wait for the resume
             ready = TimerJob.on_hold.is_(True) if held else timer_firing_due(now)
             query = select(TimerJob).where(TimerJob.instance_id == instance_id, ready)
             if self.db.is_postgresql:
@@ -76,9 +85,6 @@ class TimerFiring:
             jobs = list(session.scalars(query))
             if not jobs:
                 return 0  # another worker took them, or they are gone
-            instance = case_suspension.running_case_for_timers(session, instance_id, self.db)
-            if instance is None:
-                return 0  # suspended since its due timers were read: they wait for the resume
             workflow = self._load(instance)
             step = Step()
             self._run(workflow, step, "timer", workflow.refresh_timers)
