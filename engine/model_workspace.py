@@ -26,6 +26,8 @@ from engine.errors import ModelNotFound, Problem, StaleRevision
 from engine.model_versions import newest_versions
 from engine.models import ModelDraft, ProcessModelVersion
 
+NewestFiles = list[tuple[ProcessModelVersion, dict[str, bytes]]]
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -114,17 +116,15 @@ def open_workspace(db: Database, key: str) -> Workspace:
     with db.reader() as session:
         newest = _newest_versions(session)
         draft = read_draft(session, key)
-        target = next((v for v in newest if v.key == key), None)
+        target, target_files = next(((v, f) for v, f in newest if v.key == key), (None, {}))
         if target is None:
             return _new_process(key, newest, draft)
-        target_files = unpack_files(target.source_files)
         path = defining_file(target_files, key)
         if path is None:  # deploy stores the file of every process, so only a damaged row
             raise ModelNotFound(f"version {target.version} of '{key}' holds no file defining it")
         deployed: dict[str, bytes] = {}
         keys = []
-        for version in newest:  # oldest deployment first: the newest wins each path
-            files = target_files if version is target else unpack_files(version.source_files)
+        for version, files in newest:  # oldest deployment first: the newest wins each path
             if files.get(path) is not None and defining_file({path: files[path]}, key):
                 deployed.update(files)
                 keys.append(version.key)
@@ -143,7 +143,7 @@ def free_path(db: Database, key: str) -> str:
     return path
 
 
-def _new_process(key: str, newest: list[ProcessModelVersion], draft: Draft | None) -> Workspace:
+def _new_process(key: str, newest: NewestFiles, draft: Draft | None) -> Workspace:
     """An imported process not deployed yet: its draft over every deployed process's files.
 
     With them it may call any deployed process or decision; deploying it
@@ -157,21 +157,19 @@ def _new_process(key: str, newest: list[ProcessModelVersion], draft: Draft | Non
     return Workspace(key, path, 0, None, files, draft, (key,))
 
 
-def _take_own_files(files: dict[str, bytes], newest: list[ProcessModelVersion]) -> None:
+def _take_own_files(files: dict[str, bytes], newest: NewestFiles) -> None:
     """Each process's file as its own newest version has it, where that version holds it."""
     defined = processes_in(files)
-    for version in newest:
+    for version, own_files in newest:
         process = defined.get(version.key)
-        if process is not None:
-            own = unpack_files(version.source_files).get(process.path)
-            if own is not None:
-                files[process.path] = own
+        if process is not None and process.path in own_files:
+            files[process.path] = own_files[process.path]
 
 
-def _all_newest_files(newest: list[ProcessModelVersion]) -> dict[str, bytes]:
+def _all_newest_files(newest: NewestFiles) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
-    for version in newest:  # oldest deployment first: the newest wins each path
-        files.update(unpack_files(version.source_files))
+    for _version, version_files in newest:  # oldest deployment first: the newest wins a path
+        files.update(version_files)
     return files
 
 
@@ -192,7 +190,8 @@ def list_drafts(db: Database) -> dict[str, tuple[str, datetime]]:
         return {key: (by, as_utc(at)) for key, by, at in rows}
 
 
-def _newest_versions(session: Session) -> list[ProcessModelVersion]:
-    """The newest version of each key, in the order they were deployed."""
+def _newest_versions(session: Session) -> NewestFiles:
+    """The newest version of each key with its files, unpacked once, in deployment order."""
     query = newest_versions().order_by(ProcessModelVersion.deployed_at, ProcessModelVersion.id)
-    return list(session.scalars(query.options(undefer(ProcessModelVersion.source_files))))
+    query = query.options(undefer(ProcessModelVersion.source_files))
+    return [(v, unpack_files(v.source_files)) for v in session.scalars(query)]
