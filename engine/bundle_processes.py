@@ -26,15 +26,19 @@ def processes_in(files: dict[str, bytes]) -> dict[str, DefinedProcess]:
     """Every process the BPMN files define, by id (the first file wins, sorted by path)."""
     found: dict[str, DefinedProcess] = {}
     for path, root in _roots(files, ".bpmn"):
-        for process in root.iter(f"{{{BPMN_NS}}}process"):
-            process_id = process.get("id")
-            if process_id and process_id not in found:
-                executable = process.get("isExecutable", "true") == "true"
-                name = process.get("name") or process_id
-                found[process_id] = DefinedProcess(
-                    process_id, name, path, process.sourceline, executable
-                )
+        for process in defined_processes(path, root):
+            found.setdefault(process.id, process)
     return found
+
+
+def defined_processes(path: str, root: etree._Element) -> Iterator[DefinedProcess]:
+    """The processes of one parsed BPMN file, in document order."""
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        process_id = process.get("id")
+        if process_id:
+            executable = process.get("isExecutable", "true") == "true"
+            name = process.get("name") or process_id
+            yield DefinedProcess(process_id, name, path, process.sourceline, executable)
 
 
 def defining_file(files: dict[str, bytes], process_id: str) -> str | None:

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.bundle import pack_files
+from engine.bundle_processes import defined_processes
 from engine.clock import Clock
 from engine.db import Database
 from engine.deploy import DeployedModel, deploy_bundle
 from engine.errors import ModelInvalid, ModelNotFound, NotAuthorized, Problem
 from engine.hooks import Hooks
-from engine.model_sources import BPMN_NS
 from engine.model_workspace import EditBase, Workspace, free_path, open_workspace
 from engine.models import ModelDraft
 from engine.safexml import UnsafeXml, parse_xml
@@ -101,11 +101,11 @@ def _imported_process(content: bytes) -> str:
         root = parse_xml(content).getroot()
     except UnsafeXml as error:
         raise ModelInvalid([Problem(IMPORT, None, "", str(error))]) from error
-    processes = [p for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("id")]
-    runnable = [p for p in processes if p.get("isExecutable", "true") != "false"] or processes
+    processes = list(defined_processes(IMPORT, root))
+    runnable = [p for p in processes if p.executable] or processes
     if not runnable:
         raise ModelInvalid([Problem(IMPORT, None, "", "the file holds no BPMN process")])
-    key = str(runnable[0].get("id"))
+    key = runnable[0].id
     if not PROCESS_ID.fullmatch(key):
         message = "a process id must start with a letter or _ and hold only letters, digits, _ . -"
         raise ModelInvalid([Problem(IMPORT, None, key[:40], message)])
