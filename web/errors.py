@@ -46,6 +46,11 @@ STATUS_OF: dict[type[EngineError], int] = {
 }
 
 
+def status_of(error: EngineError) -> int:
+    """The HTTP status of a domain error: its own class's, else its nearest base's, else 400."""
+    return next((STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF), 400)
+
+
 def _titles() -> dict[int, str]:
     return {
         400: _("The request could not be understood"),
@@ -65,8 +70,7 @@ def error_page(status: int, message: str | None = None) -> tuple[str, int]:
 def init_app(app: Flask) -> None:
     @app.errorhandler(EngineError)
     def engine_error(error: EngineError):  # type: ignore[no-untyped-def]
-        status = next((STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF), 400)
-        return error_page(status, str(error))
+        return error_page(status_of(error), str(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

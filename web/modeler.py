@@ -29,7 +29,7 @@ from engine.model_drafts import Editor, deploy_edit, discard_draft, import_diagr
 from engine.model_workspace import EditBase, Workspace, open_workspace
 from engine.validation import form_schema_problem, validate_bundle
 from web import services
-from web.errors import STATUS_OF, error_page
+from web.errors import error_page, status_of
 from web.process_models import coordinator_only
 from web.schema_form import render_fields
 from workflows.roles import ROLES
@@ -49,7 +49,7 @@ blueprint.before_request(coordinator_only)
 
 @blueprint.errorhandler(EngineError)
 def engine_error(error: EngineError) -> ResponseReturnValue:
-    status = next((STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF), 400)
+    status = status_of(error)
     if request.endpoint in PAGES:
         return error_page(status, str(error))
     if isinstance(error, ModelInvalid):  # a draft's files refused: say which, like validate
